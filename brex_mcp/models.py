@@ -1,0 +1,130 @@
+"""Brex domain objects as the tools return them: compact, lenient about what upstream sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .money import Money, money_from_brex
+
+
+class User(BaseModel):
+    id: str
+    name: str | None = None
+    email: str | None = Field(default=None, description="Primary email")
+    status: str | None = Field(
+        default=None, description="active, invited, inactive, deleted, or Brex's own value"
+    )
+    title: str | None = None
+    department_id: str | None = None
+    manager_id: str | None = None
+
+
+class UserDetail(User):
+    first_name: str | None = None
+    last_name: str | None = None
+    emails: list[str] = Field(default_factory=list)
+    brex_status: str | None = Field(default=None, description="Brex's own status, e.g. ACTIVE, DISABLED")
+    location_id: str | None = None
+    remote_display_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class Card(BaseModel):
+    id: str
+    status: str | None = Field(default=None, description="ACTIVE, SHIPPED, LOCKED or TERMINATED")
+    last_four: str | None = None
+    card_name: str | None = None
+    card_type: str | None = Field(default=None, description="VIRTUAL or PHYSICAL")
+    limit_type: str | None = Field(default=None, description="USER (draws on the user's limit) or CARD")
+    owner_user_id: str | None = None
+
+
+class Transaction(BaseModel):
+    id: str
+    posted_date: str | None = None
+    initiated_date: str | None = None
+    type: str | None = Field(default=None, description="PURCHASE, REFUND, CHARGEBACK, COLLECTION, ...")
+    description: str | None = None
+    amount: Money | None = Field(default=None, description="Signed: refunds and payments are negative")
+    card_id: str | None = None
+    merchant: str | None = None
+    mcc: str | None = None
+    merchant_country: str | None = None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _emails(unified: dict[str, Any]) -> list[str]:
+    entries = [e for e in unified.get("emails") or [] if isinstance(e, dict) and _str(e.get("email"))]
+    entries.sort(key=lambda e: not e.get("is_primary"))
+    return [e["email"] for e in entries]
+
+
+def _name(unified: dict[str, Any]) -> str | None:
+    name = _str(unified.get("name"))
+    if name:
+        return name
+    parts = [_str(unified.get("first_name")), _str(unified.get("last_name"))]
+    return " ".join(p for p in parts if p) or None
+
+
+def user_detail_from_unified(unified: dict[str, Any]) -> UserDetail:
+    """Truto's unified user, with the Brex fields Truto keeps in remote_data."""
+    remote = unified.get("remote_data") if isinstance(unified.get("remote_data"), dict) else {}
+    emails = _emails(unified) or ([remote["email"]] if _str(remote.get("email")) else [])
+    return UserDetail(
+        id=str(unified["id"]),
+        name=_name(unified),
+        first_name=_str(unified.get("first_name")),
+        last_name=_str(unified.get("last_name")),
+        email=emails[0] if emails else None,
+        emails=emails,
+        status=_str(unified.get("status")),
+        brex_status=_str(remote.get("status")),
+        title=_str(unified.get("title")),
+        department_id=_str(remote.get("department_id")),
+        manager_id=_str(remote.get("manager_id")),
+        location_id=_str(remote.get("location_id")),
+        remote_display_id=_str(remote.get("remote_display_id")),
+        created_at=_str(unified.get("created_at")),
+        updated_at=_str(unified.get("updated_at")),
+    )
+
+
+def user_from_unified(unified: dict[str, Any]) -> User:
+    detail = user_detail_from_unified(unified)
+    return User.model_validate(detail.model_dump(include=set(User.model_fields)))
+
+
+def card_from_brex(card: dict[str, Any]) -> Card:
+    owner = card.get("owner") if isinstance(card.get("owner"), dict) else {}
+    return Card(
+        id=str(card["id"]),
+        status=_str(card.get("status")),
+        last_four=_str(card.get("last_four")),
+        card_name=_str(card.get("card_name")),
+        card_type=_str(card.get("card_type")),
+        limit_type=_str(card.get("limit_type")),
+        owner_user_id=_str(owner.get("user_id")),
+    )
+
+
+def transaction_from_brex(row: dict[str, Any]) -> Transaction:
+    merchant = row.get("merchant") if isinstance(row.get("merchant"), dict) else {}
+    return Transaction(
+        id=str(row["id"]),
+        posted_date=_str(row.get("posted_at_date")),
+        initiated_date=_str(row.get("initiated_at_date")),
+        type=_str(row.get("type")),
+        description=_str(row.get("description")),
+        amount=money_from_brex(row.get("amount")),
+        card_id=_str(row.get("card_id")),
+        merchant=_str(merchant.get("raw_descriptor")),
+        mcc=_str(merchant.get("mcc")),
+        merchant_country=_str(merchant.get("country")),
+    )

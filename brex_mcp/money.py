@@ -1,0 +1,60 @@
+"""Money stays integer minor units plus an ISO 4217 code; display strings use the currency's real exponent."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from iso4217 import Currency
+from pydantic import BaseModel, Field
+
+DEFAULT_CURRENCY = "USD"  # Brex: a Money without a currency is in USD
+
+
+class Money(BaseModel):
+    amount: int = Field(
+        description="Integer amount in the currency's minor units (cents for USD, yen for JPY)"
+    )
+    currency: str = Field(description="ISO 4217 code")
+    display: str | None = Field(
+        default=None, description="Human-readable amount using the currency's exponent; null if unknown"
+    )
+
+
+@cache
+def exponent(currency: str) -> int | None:
+    """Minor-unit exponent from ISO 4217 (USD 2, JPY 0, KWD 3); None for codes ISO does not define."""
+    try:
+        value = Currency(currency.upper()).exponent
+    except ValueError:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def format_minor(amount: int, currency: str) -> str | None:
+    """Exact integer arithmetic, never floats: -123456 KWD -> '-123.456 KWD'."""
+    places = exponent(currency)
+    if places is None:
+        return None
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 10**places)
+    text = f"{whole:,}"
+    if places:
+        text += f".{fraction:0{places}d}"
+    return f"{sign}{text} {currency.upper()}"
+
+
+def money(amount: int, currency: str | None) -> Money:
+    code = (currency or DEFAULT_CURRENCY).upper()
+    return Money(amount=amount, currency=code, display=format_minor(amount, code))
+
+
+def money_from_brex(value: Any) -> Money | None:
+    """Brex Money is {amount: int, currency: str|null}; anything else is not money and stays None."""
+    if not isinstance(value, dict) or isinstance(value.get("amount"), bool):
+        return None
+    amount = value.get("amount")
+    if not isinstance(amount, int):
+        return None
+    currency = value.get("currency")
+    return money(amount, currency if isinstance(currency, str) and currency else None)

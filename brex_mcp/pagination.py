@@ -1,0 +1,155 @@
+"""Cursor paging over both list shapes, with resumable positions for filtered scans.
+
+A list arrives either as Truto's envelope (`result` is a list, top-level `next_cursor`, next page
+asked with `next_cursor=`) or as Brex's own page (`{items, next_cursor}`, bare or inside `result`,
+next page asked with `cursor=`). Tools that filter rows locally may stop in the middle of an
+upstream page, so the cursor they hand back names the upstream page *and* how many of its rows
+were already consumed: nothing is skipped and nothing is returned twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .errors import MalformedResponse, PaginationError
+
+CursorParam = Literal["cursor", "next_cursor"]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+    cursor_param: CursorParam
+
+
+def parse_page(body: Any) -> Page:
+    """Read either list shape; anything else is an upstream fault, never an empty list."""
+    if isinstance(body, dict) and isinstance(body.get("result"), list):
+        return Page(body["result"], _cursor(body.get("next_cursor")), "next_cursor")
+    if isinstance(body, dict) and isinstance(body.get("result"), dict):
+        body = body["result"]
+    if isinstance(body, dict) and isinstance(body.get("items"), list):
+        return Page(body["items"], _cursor(body.get("next_cursor")), "cursor")
+    if isinstance(body, list):
+        return Page(body, None, "cursor")
+    raise MalformedResponse("The upstream answered a list request with neither a Truto nor a Brex page")
+
+
+def _cursor(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MalformedResponse(f"The upstream sent a next_cursor of type {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a scan resumes: an upstream page (None = first), its cursor parameter, rows already used."""
+
+    cursor: str | None = None
+    param: CursorParam = "cursor"
+    offset: int = 0
+    page_size: int = 0
+
+    def encode(self) -> str:
+        raw = json.dumps(
+            {"c": self.cursor, "p": self.param, "o": self.offset, "l": self.page_size}, separators=(",", ":")
+        )
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Position:
+        """Raise ValueError with a plain message when the token was not made by encode()."""
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            position = cls(cursor=data["c"], param=data["p"], offset=int(data["o"]), page_size=int(data["l"]))
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+            raise ValueError(
+                "cursor is not valid: pass next_cursor exactly as a previous call returned it"
+            ) from None
+        if (
+            (position.cursor is not None and not isinstance(position.cursor, str))
+            or position.param not in ("cursor", "next_cursor")
+            or position.offset < 0
+            or position.page_size < 0
+        ):
+            raise ValueError("cursor is not valid: pass next_cursor exactly as a previous call returned it")
+        return position
+
+
+FetchPage = Callable[[Position], Awaitable[Page]]
+
+
+@dataclass
+class ScanResult:
+    rows: list[Any]
+    next: Position | None
+    pages: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.next is not None
+
+
+async def scan(
+    fetch: FetchPage,
+    *,
+    start: Position,
+    want: int,
+    accept: Callable[[Any], bool] = lambda _row: True,
+    max_pages: int,
+) -> ScanResult:
+    """Collect up to `want` accepted rows from `start`, reading at most `max_pages` upstream pages.
+
+    An empty page that still has a cursor is not the end. A cursor that comes back again is an
+    error rather than a loop. Stopping at the page cap is not an error: the result says there is
+    more and where to resume.
+    """
+    rows: list[Any] = []
+    position = start
+    seen: set[str] = set() if start.cursor is None else {start.cursor}
+    pages = 0
+    while True:
+        page = await fetch(position)
+        pages += 1
+        items = page.items
+        if position.offset > len(items):
+            raise PaginationError(
+                "The upstream page is shorter than the cursor expects; restart from the first page"
+            )
+        for index in range(position.offset, len(items)):
+            if not accept(items[index]):
+                continue
+            rows.append(items[index])
+            if len(rows) == want:
+                if index + 1 < len(items):
+                    return ScanResult(rows, _at(position, index + 1), pages)
+                following = _following(page, position)
+                return ScanResult(rows, following, pages)
+        following = _following(page, position)
+        if following is None:
+            return ScanResult(rows, None, pages)
+        if following.cursor in seen:
+            raise PaginationError(f"The upstream returned cursor {following.cursor!r} twice")
+        seen.add(following.cursor)  # type: ignore[arg-type]
+        position = following
+        if pages >= max_pages:
+            return ScanResult(rows, position, pages)
+
+
+def _at(position: Position, offset: int) -> Position:
+    return Position(position.cursor, position.param, offset, position.page_size)
+
+
+def _following(page: Page, position: Position) -> Position | None:
+    if page.next_cursor is None:
+        return None
+    return Position(page.next_cursor, page.cursor_param, 0, position.page_size)

@@ -1,0 +1,49 @@
+"""The MCP server: one Truto client per process (lifespan) and every tool, filtered by the read-only setting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server import MCPServer
+
+from . import __version__
+from .config import Settings
+from .tools import ALL_TOOLS, AppState, register_tools
+from .truto import TrutoClient
+
+INSTRUCTIONS = """\
+Brex (corporate cards and spend) for one company, reached through Truto.
+- Money is always integer minor units plus an ISO 4217 currency (USD 12345 = 123.45 USD; JPY has no minor \
+unit; KWD has three). Each amount also has a display string. Never add amounts in different currencies.
+- Lists page: pass next_cursor back as cursor, with the same filters, until has_more is false. A page can \
+be short or empty while has_more is true.
+- Find people with list_users (email or status filters), then use their id. freeze_card locks a card; \
+it is reversible in Brex and asks the user to confirm where the client can.
+- proxy_request reaches any other Brex endpoint (/v1/..., /v2/...)."""
+
+
+def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MCPServer[Any]:
+    """Build the server; `client` lets tests share one Truto client, otherwise the lifespan makes it."""
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[AppState]:
+        own = client is None
+        truto = client or TrutoClient(settings)
+        try:
+            yield AppState(settings=settings, client=truto)
+        finally:
+            if own:
+                await truto.aclose()
+
+    server: MCPServer[Any] = MCPServer(
+        "brex-mcp",
+        title="Brex",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+    )
+    register_tools(server, ALL_TOOLS, read_only=settings.read_only)
+    return server

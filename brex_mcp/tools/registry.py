@@ -1,0 +1,90 @@
+"""The one place tools are registered; each tool's annotations also decide whether read-only mode lists it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+
+from ..config import Settings
+from ..errors import MalformedResponse, UpstreamError
+from ..truto import TrutoClient
+
+READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+
+
+@dataclass
+class AppState:
+    """What every tool call shares for the life of the process."""
+
+    settings: Settings
+    client: TrutoClient
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    fn: Callable[..., Any]
+    title: str
+    description: str
+    annotations: ToolAnnotations
+    # A tool that narrows itself to reads in read-only mode declares how it then presents itself.
+    read_only_annotations: ToolAnnotations | None = None
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def annotations_for(self, read_only: bool) -> ToolAnnotations:
+        if read_only and self.read_only_annotations is not None:
+            return self.read_only_annotations
+        return self.annotations
+
+
+def register_tools(server: MCPServer[Any], specs: Sequence[ToolSpec], *, read_only: bool) -> list[str]:
+    """Register every spec; in read-only mode only those whose annotations say read-only."""
+    names = []
+    for spec in specs:
+        annotations = spec.annotations_for(read_only)
+        if read_only and not annotations.read_only_hint:
+            continue
+        server.add_tool(
+            spec.fn,
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=annotations,
+            structured_output=True,
+        )
+        names.append(spec.name)
+    return names
+
+
+def app_state(ctx: Context[Any, Any]) -> AppState:
+    state = ctx.request_context.lifespan_context
+    if not isinstance(state, AppState):  # only when a server is built without our lifespan
+        raise RuntimeError("brex-mcp tools need the server lifespan's AppState")
+    return state
+
+
+@contextmanager
+def tool_errors() -> Iterator[None]:
+    """Upstream failures become isError results the model can read and act on."""
+    try:
+        yield
+    except UpstreamError as exc:
+        raise ToolError(exc.describe()) from None
+
+
+def expect_object(data: Any, what: str) -> dict[str, Any]:
+    """An upstream reply that should be one object but is not is a fault, not an empty answer."""
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise MalformedResponse(f"The upstream answered without a {what} object")
+    return data
