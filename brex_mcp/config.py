@@ -58,9 +58,7 @@ class Settings(BaseModel):
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
             raise ValueError(f"{ENV_BASE_URL} must use https unless it points at loopback, got {value!r}")
         if parts.path or parts.query or parts.fragment:
-            raise ValueError(
-                f"{ENV_BASE_URL} must be a bare origin like https://api.truto.one, got {value!r}"
-            )
+            raise ValueError(f"{ENV_BASE_URL} must be a bare origin like https://api.truto.one, got {value!r}")
         return value
 
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .money import Money, money_from_brex
+from .output import Output
 
 
-class User(BaseModel):
+class User(Output):
     id: str
     name: str | None = None
     email: str | None = Field(default=None, description="Primary email")
-    status: str | None = Field(
-        default=None, description="active, invited, inactive, deleted, or Brex's own value"
-    )
+    status: str | None = Field(default=None, description="active, invited, inactive, deleted, or Brex's own value")
     title: str | None = None
     department_id: str | None = None
     manager_id: str | None = None
@@ -32,7 +31,7 @@ class UserDetail(User):
     updated_at: str | None = None
 
 
-class Card(BaseModel):
+class Card(Output):
     id: str
     status: str | None = Field(default=None, description="ACTIVE, SHIPPED, LOCKED or TERMINATED")
     last_four: str | None = None
@@ -42,7 +41,7 @@ class Card(BaseModel):
     owner_user_id: str | None = None
 
 
-class Transaction(BaseModel):
+class Transaction(Output):
     id: str
     posted_date: str | None = None
     initiated_date: str | None = None

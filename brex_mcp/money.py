@@ -6,18 +6,18 @@ from functools import cache
 from typing import Any
 
 from iso4217 import Currency
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from .output import Output
 
 DEFAULT_CURRENCY = "USD"  # Brex: a Money without a currency is in USD
 
 
-class Money(BaseModel):
-    amount: int = Field(
-        description="Integer amount in the currency's minor units (cents for USD, yen for JPY)"
-    )
+class Money(Output):
+    amount: int = Field(description="Integer amount in the currency's minor units (cents for USD, yen for JPY)")
     currency: str = Field(description="ISO 4217 code")
     display: str | None = Field(
-        default=None, description="Human-readable amount using the currency's exponent; null if unknown"
+        default=None, description="Amount for people, using the currency's exponent; absent for codes outside ISO 4217"
     )
 
 

@@ -72,9 +72,7 @@ class Position:
             data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
             position = cls(cursor=data["c"], param=data["p"], offset=int(data["o"]), page_size=int(data["l"]))
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
-            raise ValueError(
-                "cursor is not valid: pass next_cursor exactly as a previous call returned it"
-            ) from None
+            raise ValueError("cursor is not valid: pass next_cursor exactly as a previous call returned it") from None
         if (
             (position.cursor is not None and not isinstance(position.cursor, str))
             or position.param not in ("cursor", "next_cursor")
@@ -122,9 +120,7 @@ async def scan(
         pages += 1
         items = page.items
         if position.offset > len(items):
-            raise PaginationError(
-                "The upstream page is shorter than the cursor expects; restart from the first page"
-            )
+            raise PaginationError("The upstream page is shorter than the cursor expects; restart from the first page")
         for index in range(position.offset, len(items)):
             if not accept(items[index]):
                 continue

@@ -142,9 +142,7 @@ class TrutoClient:
             elapsed = self._clock() - started
             if not retryable or attempt >= policy.max_attempts or elapsed + wait > policy.max_total_seconds:
                 raise error
-            log.info(
-                "retrying %s %s after %s (attempt %d, waiting %.2fs)", method, path, error.kind, attempt, wait
-            )
+            log.info("retrying %s %s after %s (attempt %d, waiting %.2fs)", method, path, error.kind, attempt, wait)
             await self._sleep(wait)
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -204,9 +202,7 @@ class TrutoClient:
         source = "Brex" if remote else "Truto"
         text = self._redact(f"{source} answered HTTP {status}: {message or raw.reason_phrase}")
         cls = error_for_status(status, truto_blocked=truto_blocked)
-        return cls(
-            text, status=status, remote=remote, trace_id=trace_id, code=code, retry_after_seconds=retry_after
-        )
+        return cls(text, status=status, remote=remote, trace_id=trace_id, code=code, retry_after_seconds=retry_after)
 
 
 def unwrap_custom(data: Any) -> Any:

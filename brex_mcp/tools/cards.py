@@ -15,13 +15,14 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ..errors import UpstreamError
 from ..models import Card, card_from_brex
+from ..output import Output
 from .inputs import BrexId
-from .registry import ToolSpec, app_state, expect_object, tool_errors
+from .registry import ToolSpec, app_state, expect_object, structured, tool_errors
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,13 @@ class Consent(StrEnum):
     CLIENT_CANNOT_ASK = "client_cannot_ask"  # no elicitation; the host's approval of the tool call applies
 
 
-class FreezeResult(BaseModel):
+class FreezeResult(Output):
     card: Card
-    previous_status: str | None
-    status: str | None
+    previous_status: str | None = None
+    status: str | None = None
     changed: bool = Field(description="False when the card was already locked and nothing was sent")
     confirmation: Literal["confirmed_by_user", "not_needed", "client_cannot_ask"]
-    idempotency_key: str | None = Field(
-        default=None, description="Sent with the lock request; null if none sent"
-    )
+    idempotency_key: str | None = Field(default=None, description="Sent with the lock request; absent if none was sent")
     message: str
 
 
@@ -121,7 +120,7 @@ async def freeze_card(
     card: Annotated[dict[str, Any], Resolve(_load_card)],
     confirmation: Annotated[ElicitationResult[FreezeConfirmation | Consent], Resolve(_confirm_freeze)],
     description: AsciiText = None,
-) -> FreezeResult:
+) -> Annotated[CallToolResult, FreezeResult]:
     previous = card.get("status")
     if not isinstance(confirmation, AcceptedElicitation):
         raise ToolError(f"The user did not confirm ({confirmation.action}); card {card_id} was not locked.")
@@ -133,13 +132,15 @@ async def freeze_card(
     else:
         consent_label = Consent(consent).value
     if previous == "LOCKED":
-        return FreezeResult(
-            card=card_from_brex(card),
-            previous_status=previous,
-            status=previous,
-            changed=False,
-            confirmation=consent_label,  # type: ignore[arg-type]
-            message=f"Card {card_id} was already locked; nothing was sent.",
+        return structured(
+            FreezeResult(
+                card=card_from_brex(card),
+                previous_status=previous,
+                status=previous,
+                changed=False,
+                confirmation=consent_label,  # type: ignore[arg-type]
+                message=f"Card {card_id} was already locked; nothing was sent.",
+            )
         )
     body: dict[str, Any] = {"reason": reason}
     if description:
@@ -151,14 +152,16 @@ async def freeze_card(
         )
         locked = expect_object(response.data, "card")
     after = card_from_brex(locked)
-    return FreezeResult(
-        card=after,
-        previous_status=previous,
-        status=after.status,
-        changed=True,
-        confirmation=consent_label,  # type: ignore[arg-type]
-        idempotency_key=key,
-        message=f"Card {card_id} is now {after.status or 'locked'} (was {previous}).",
+    return structured(
+        FreezeResult(
+            card=after,
+            previous_status=previous,
+            status=after.status,
+            changed=True,
+            confirmation=consent_label,  # type: ignore[arg-type]
+            idempotency_key=key,
+            message=f"Card {card_id} is now {after.status or 'locked'} (was {previous}).",
+        )
     )
 
 

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
 
-from .registry import READ, ToolSpec, app_state, tool_errors
+from ..output import Output
+from .registry import READ, ToolSpec, app_state, structured, tool_errors
 
 # Brex paths are /v1/... or /v2/... with plain segments: no dots (so no traversal), no percent-escapes,
 # no query or fragment, no backslashes, no empty segments, ASCII only.
@@ -27,9 +28,9 @@ MAX_BODY_BYTES = 64 * 1024
 QueryScalar = str | int | float | bool
 
 
-class ProxyResult(BaseModel):
+class ProxyResult(Output):
     status: int = Field(description="HTTP status Brex answered with")
-    data: Any = Field(description="Brex's JSON body; lists come as {items, next_cursor} (page with cursor=)")
+    data: Any = Field(default=None, description="Brex's JSON body; lists come as {items, next_cursor}")
     brex_trace_id: str | None = None
 
 
@@ -62,24 +63,18 @@ def check_query(query: dict[str, QueryScalar | list[QueryScalar]] | None) -> dic
 async def proxy_request(
     ctx: Context,
     method: Annotated[Literal["GET", "POST", "PUT", "DELETE"], Field(description="HTTP method")],
-    path: Annotated[
-        str, Field(max_length=512, description="Brex API path, e.g. /v2/cards/CARD_ID or /v2/users")
-    ],
+    path: Annotated[str, Field(max_length=512, description="Brex API path, e.g. /v2/cards/CARD_ID or /v2/users")],
     query: Annotated[
         dict[str, QueryScalar | list[QueryScalar]] | None,
         Field(description='Query parameters, e.g. {"limit": 50, "cursor": "..."}; lists repeat the key'),
     ] = None,
-    body: Annotated[
-        dict[str, Any] | list[Any] | None, Field(description="JSON body for POST and PUT")
-    ] = None,
-) -> ProxyResult:
+    body: Annotated[dict[str, Any] | list[Any] | None, Field(description="JSON body for POST and PUT")] = None,
+) -> Annotated[CallToolResult, ProxyResult]:
     state = app_state(ctx)
     check_path(path)
     params = check_query(query)
     if method != "GET" and state.settings.read_only:
-        raise ToolError(
-            f"The server is in read-only mode; {method} requests are refused. Only GET is allowed."
-        )
+        raise ToolError(f"The server is in read-only mode; {method} requests are refused. Only GET is allowed.")
     if body is not None and method in ("GET", "DELETE"):
         raise ToolError(f"A {method} request takes no body; put parameters in `query`.")
     if body is not None and len(json.dumps(body).encode()) > MAX_BODY_BYTES:
@@ -93,7 +88,7 @@ async def proxy_request(
             f"Brex answered with {size} bytes, more than the {MAX_RESPONSE_BYTES // 1024} KiB this tool returns; "
             "ask for less, e.g. a smaller query limit."
         )
-    return ProxyResult(status=response.status, data=response.data, brex_trace_id=response.trace_id)
+    return structured(ProxyResult(status=response.status, data=response.data, brex_trace_id=response.trace_id))
 
 
 TOOLS = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,15 +11,14 @@ from typing import Any
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel
 
 from ..config import Settings
 from ..errors import MalformedResponse, UpstreamError
 from ..truto import TrutoClient
 
-READ = ToolAnnotations(
-    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-)
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
 @dataclass
@@ -88,3 +88,13 @@ def expect_object(data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise MalformedResponse(f"The upstream answered without a {what} object")
     return data
+
+
+def structured(model: BaseModel) -> CallToolResult:
+    """The result as structured content plus the same JSON, compact, as text for clients that read only text.
+
+    Nulls are left out of both: they cost the model context and say nothing the schema does not.
+    """
+    data = model.model_dump(mode="json", exclude_none=True)
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)

@@ -7,19 +7,21 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult
+from pydantic import Field
 
 from ..models import Transaction, transaction_from_brex
+from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
 from .inputs import ID_PATTERN, Cursor, DateBound, start_position, utc_date
-from .registry import READ, ToolSpec, app_state, tool_errors
+from .registry import READ, ToolSpec, app_state, structured, tool_errors
 
 FILTERED_PAGE = 500  # an end-date filter may skip many rows: read big pages
 
 
-class TransactionPage(BaseModel):
+class TransactionPage(Output):
     transactions: list[Transaction]
-    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null when done")
+    next_cursor: str | None = Field(default=None, description="Pass as cursor to get the next page; absent when done")
     has_more: bool
 
 
@@ -45,13 +47,11 @@ async def list_transactions(
     posted_at_end: Annotated[
         DateBound | None, Field(description="Last posted date to include (inclusive), YYYY-MM-DD, UTC")
     ] = None,
-) -> TransactionPage:
+) -> Annotated[CallToolResult, TransactionPage]:
     start_day = utc_date(posted_at_start) if posted_at_start is not None else None
     end_day = utc_date(posted_at_end) if posted_at_end is not None else None
     if start_day and end_day and start_day > end_day:
-        raise ToolError(
-            f"posted_at_start ({start_day}) is after posted_at_end ({end_day}); nothing can match."
-        )
+        raise ToolError(f"posted_at_start ({start_day}) is after posted_at_end ({end_day}); nothing can match.")
     state = app_state(ctx)
     start = start_position(cursor, FILTERED_PAGE if end_day else limit)
 
@@ -71,13 +71,13 @@ async def list_transactions(
         return parse_page(response.data)
 
     with tool_errors():
-        result = await scan(
-            fetch, start=start, want=limit, accept=accept, max_pages=state.settings.max_pages_per_call
+        result = await scan(fetch, start=start, want=limit, accept=accept, max_pages=state.settings.max_pages_per_call)
+    return structured(
+        TransactionPage(
+            transactions=[transaction_from_brex(row) for row in result.rows],
+            next_cursor=result.next.encode() if result.next else None,
+            has_more=result.has_more,
         )
-    return TransactionPage(
-        transactions=[transaction_from_brex(row) for row in result.rows],
-        next_cursor=result.next.encode() if result.next else None,
-        has_more=result.has_more,
     )
 
 

@@ -5,21 +5,23 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult
+from pydantic import Field
 
 from ..models import User, UserDetail, user_detail_from_unified, user_from_unified
+from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
 from .inputs import BrexId, Cursor, start_position
-from .registry import READ, ToolSpec, app_state, expect_object, tool_errors
+from .registry import READ, ToolSpec, app_state, expect_object, structured, tool_errors
 
 UPSTREAM_PAGE = 100  # filtered scans read full pages; unfiltered ones read exactly what was asked
 
 UserStatus = Literal["active", "invited", "inactive", "deleted", "closed", "archived", "pending_activation"]
 
 
-class UserPage(BaseModel):
+class UserPage(Output):
     users: list[User]
-    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null when done")
+    next_cursor: str | None = Field(default=None, description="Pass as cursor to get the next page; absent when done")
     has_more: bool
 
 
@@ -31,7 +33,7 @@ async def list_users(
         str | None, Field(min_length=3, max_length=320, description="Exact email, case-insensitive")
     ] = None,
     status: Annotated[UserStatus | None, Field(description="Only users with this status")] = None,
-) -> UserPage:
+) -> Annotated[CallToolResult, UserPage]:
     client = app_state(ctx).client
     filtering = email is not None or status is not None
     start = start_position(cursor, UPSTREAM_PAGE if filtering else limit)
@@ -62,18 +64,20 @@ async def list_users(
             accept=accept,
             max_pages=app_state(ctx).settings.max_pages_per_call,
         )
-    return UserPage(
-        users=[user_from_unified(row) for row in result.rows],
-        next_cursor=result.next.encode() if result.next else None,
-        has_more=result.has_more,
+    return structured(
+        UserPage(
+            users=[user_from_unified(row) for row in result.rows],
+            next_cursor=result.next.encode() if result.next else None,
+            has_more=result.has_more,
+        )
     )
 
 
-async def get_user(ctx: Context, user_id: BrexId) -> UserDetail:
+async def get_user(ctx: Context, user_id: BrexId) -> Annotated[CallToolResult, UserDetail]:
     client = app_state(ctx).client
     with tool_errors():
         response = await client.unified(f"/users/{user_id}")
-        return user_detail_from_unified(expect_object(response.data, "user"))
+        return structured(user_detail_from_unified(expect_object(response.data, "user")))
 
 
 TOOLS = [
