@@ -109,7 +109,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
         sandbox = Sandbox()
         url = sandbox.start()
-        log.warning("sandbox: a simulated company on %s (no real Brex data)", url)
+        print(f"brex-mcp: sandbox mode, a simulated company served on {url} (no real Brex data)", file=sys.stderr)
         return Settings(
             truto_api_token=SecretStr(sandbox.token),
             integrated_account_id=sandbox.account_id,
@@ -156,8 +156,7 @@ def _print_tools(server: Any) -> int:
         kind = "read-only" if hints and hints.read_only_hint else "writes"
         if hints and hints.destructive_hint:
             kind += ", destructive"
-        first = (tool.description or "").split(". ")[0].rstrip(".")
-        print(f"{tool.name:<18} [{kind}] {first}.")
+        print(f"{tool.name:<18} {tool.title or ''}  [{kind}]")
     return 0
 
 
