@@ -1,0 +1,48 @@
+"""``python -m brex_mcp.sandbox``: serve the sandbox in the foreground for manual poking."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .server import DEFAULT_ACCOUNT_ID, DEFAULT_SEED, Sandbox
+from .truto import LIST_SHAPES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m brex_mcp.sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--custom-list-shape", choices=LIST_SHAPES, default="brex_page")
+    parser.add_argument("--token", default=None, help="API token to accept (default: a random one)")
+    parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
+    args = parser.parse_args(argv)
+
+    # stdout stays clean: everything, including the connection details, goes to stderr.
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("brex_mcp.sandbox").setLevel(logging.DEBUG)  # one line per request
+    sandbox = Sandbox(
+        seed=args.seed,
+        custom_list_shape=args.custom_list_shape,
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        account_id=args.account_id,
+    )
+    url = sandbox.start()
+    print(f"Truto base URL:        {url}", file=sys.stderr)
+    print(f"API token:             {sandbox.token}", file=sys.stderr)
+    print(f"integrated_account_id: {sandbox.account_id}", file=sys.stderr)
+    try:
+        sandbox.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

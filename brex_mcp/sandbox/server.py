@@ -1,0 +1,343 @@
+"""HTTP plumbing and the ``Sandbox`` object that owns the server thread.
+
+A real socket (not an in-process transport) so the client's connection pooling, keep-alive,
+timeouts and retry-on-reset paths are exercised exactly as against Truto.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import socket
+import struct
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .brex import BrexEmulator
+from .faults import Fault, FaultInjector
+from .seed import CompanyData, fresh_company
+from .truto import LIST_SHAPES, HttpResponse, ListShape, TrutoGateway, json_response, remote_error, truto_error
+
+log = logging.getLogger("brex_mcp.sandbox")
+
+DEFAULT_SEED = 7
+DEFAULT_ACCOUNT_ID = "sandbox-account"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as received, before any checks (rejected requests are recorded too)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+
+class _App:
+    """Shared state the request handler threads work on."""
+
+    def __init__(self, gateway: TrutoGateway, faults: FaultInjector) -> None:
+        self.gateway = gateway
+        self.faults = faults
+        self.records: list[RequestRecord] = []
+        self.records_lock = threading.Lock()
+
+    def record(self, rec: RequestRecord) -> None:
+        with self.records_lock:
+            self.records.append(rec)
+
+    def fault_response(self, fault: Fault) -> HttpResponse:
+        status = fault.status or 500
+        if fault.body is not None:
+            try:
+                json.loads(fault.body)
+                content_type = "application/json; charset=utf-8"
+            except ValueError:
+                content_type = "text/plain; charset=utf-8"
+            return HttpResponse(status, fault.body, {"Content-Type": content_type, **fault.headers})
+        if fault.remote:
+            brex_body = {"type": _error_type(status), "message": "Injected fault"}
+            return remote_error(status, brex_body, self.gateway.brex.next_trace_id(), fault.headers)
+        return truto_error(status, "Injected fault", fault.headers)
+
+
+def _error_type(status: int) -> str:
+    try:
+        return HTTPStatus(status).name
+    except ValueError:
+        return "ERROR"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    app: _App
+
+    def __init__(self, address: tuple[str, int], app: _App) -> None:
+        self.app = app
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that give up mid-answer (timeouts, resets) are normal here, not worth a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("client %s went away: %r", client_address, error)
+        else:
+            log.exception("sandbox failed while serving %s", client_address)
+
+    def drop_connections(self) -> None:
+        """Close kept-alive connections so their handler threads end with the server."""
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+            self.open_sockets.clear()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "brex-mcp-sandbox/0.1"
+    sys_version = ""
+    timeout = 120  # an idle keep-alive connection frees its thread eventually
+    disable_nagle_algorithm = True  # headers and body go out as separate writes; don't wait on delayed ACKs
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # DEBUG: quiet inside the MCP server; ``python -m brex_mcp.sandbox`` turns it on.
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self) -> None:
+        app = self.server.app
+        try:
+            body = self._read_body()
+        except ValueError:
+            self._write(truto_error(400, "Malformed request body"), close=True)
+            return
+        split = urlsplit(self.path)
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        query = parse_qs(split.query, keep_blank_values=True)
+        record = RequestRecord(self.command, split.path, query, headers, body)
+        app.record(record)
+
+        fault = app.faults.take(self.command, split.path)
+        if fault is not None and fault.kind == "reset":
+            self._reset()
+            return
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "status":
+            self._write(app.fault_response(fault))
+            return
+        try:
+            response = app.gateway.handle(self.command, split.path, query, headers, body)
+        except Exception:
+            log.exception("sandbox failed on %s %s", self.command, self.path)
+            response = json_response(
+                500, {"statusCode": 500, "error": "Internal Server Error", "message": "sandbox internal error"}
+            )
+        self._write(response)
+
+    def _write(self, response: HttpResponse, *, close: bool = False) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset and no response, like a dying load balancer."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            # Linger 0 makes close() send RST instead of FIN: the client sees "connection reset".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
+
+class Sandbox:
+    """A loopback HTTP server that behaves like Truto in front of a seeded Brex company.
+
+    ``Sandbox(seed=7).start()`` returns the base URL; use ``token`` and ``account_id`` as the Truto
+    API token and ``integrated_account_id``.
+    """
+
+    def __init__(
+        self,
+        seed: int = DEFAULT_SEED,
+        custom_list_shape: ListShape = "brex_page",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: str | None = None,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+    ) -> None:
+        if custom_list_shape not in LIST_SHAPES:
+            raise ValueError(f"custom_list_shape must be one of {LIST_SHAPES}, got {custom_list_shape!r}")
+        self.seed = seed
+        self.custom_list_shape: ListShape = custom_list_shape
+        self.host = host
+        self.port = port
+        self.token = token or f"sandbox-token-{secrets.token_hex(16)}"
+        self.account_id = account_id
+        self.faults = FaultInjector()
+        self._data: CompanyData | None = None
+        self._data_lock = threading.Lock()
+        brex = BrexEmulator(self._get_data, trace_prefix=secrets.token_hex(4))
+        gateway = TrutoGateway(token=self.token, account_id=account_id, brex=brex, list_shape=custom_list_shape)
+        self._app = _App(gateway, self.faults)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+        self._state_lock = threading.Lock()
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def _get_data(self) -> CompanyData:
+        # Seeded on first use so that constructing and starting the sandbox costs nothing.
+        if self._data is None:
+            with self._data_lock:
+                if self._data is None:
+                    self._data = fresh_company(self.seed)
+        return self._data
+
+    @property
+    def data(self) -> CompanyData:
+        """The live company state (Brex-shaped dicts); edits are visible to later requests."""
+        return self._get_data()
+
+    # -- requests --------------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A snapshot of every request received so far, oldest first."""
+        with self._app.records_lock:
+            return list(self._app.records)
+
+    def clear_requests(self) -> None:
+        with self._app.records_lock:
+            self._app.records.clear()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("the sandbox is not running; call start() first")
+        return self._url
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> str:
+        """Bind and serve from a daemon thread; returns the base URL. Calling it again is a no-op."""
+        with self._state_lock:
+            if self._server is not None and self._url is not None:
+                return self._url
+            server = _Server((self.host, self.port), self._app)
+            host, port = server.server_address[:2]
+            display_host = f"[{host}]" if ":" in str(host) else str(host)
+            self._url = f"http://{display_host}:{port}"
+            self._server = server
+            self._thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.5},
+                name=f"brex-sandbox-{port}",
+                daemon=True,
+            )
+            self._thread.start()
+            log.info("sandbox serving on %s (seed %s, list shape %s)", self._url, self.seed, self.custom_list_shape)
+            return self._url
+
+    def stop(self) -> None:
+        """Stop serving and close every connection; safe to call twice."""
+        with self._state_lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+            self._url = None
+        if server is None:
+            return
+        # shutdown() only takes effect when the accept loop wakes; a throwaway connection wakes it at
+        # once instead of after poll_interval, which matters for suites that start a sandbox per test.
+        stopper = threading.Thread(target=server.shutdown, name="brex-sandbox-stop", daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            with contextlib.suppress(OSError), socket.create_connection(server.server_address[:2], timeout=1):
+                pass
+            stopper.join(timeout=0.01)
+        server.drop_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def wait(self) -> None:
+        """Block until the server thread ends (used by ``python -m brex_mcp.sandbox``)."""
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            thread.join(timeout=0.5)
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self._url or "not started"
+        return f"Sandbox(seed={self.seed}, custom_list_shape={self.custom_list_shape!r}, {where})"
