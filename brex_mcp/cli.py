@@ -12,10 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import SecretStr
-
 from . import __version__
-from .config import ConfigError, Settings, env_flag, settings_from_env
+from .config import ConfigError, Settings, http_settings_from_env, settings_from_env
 
 log = logging.getLogger("brex_mcp")
 EXIT_CONFIG = 2
@@ -87,6 +85,13 @@ DEFAULTS: dict[str, Any] = {
     "port": 8000,
     "integrated_account_id": None,
     "truto_base_url": None,
+    "tools": None,
+    "exclude_tools": None,
+    "confirm_writes": None,
+    "audit_log": None,
+    "allow_unknown_endpoints": False,
+    "allowed_hosts": None,
+    "allowed_origins": None,
     "log_level": "WARNING",
     "command": None,
 }
@@ -101,25 +106,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    import os
-
-    read_only = True if args.read_only else None
+    credentials = None
     if args.sandbox:
         from .sandbox import Sandbox
 
         sandbox = Sandbox()
         url = sandbox.start()
         print(f"brex-mcp: sandbox mode, a simulated company served on {url} (no real Brex data)", file=sys.stderr)
-        return Settings(
-            truto_api_token=SecretStr(sandbox.token),
-            integrated_account_id=sandbox.account_id,
-            truto_base_url=url,
-            read_only=read_only if read_only is not None else env_flag(os.environ, "BREX_MCP_READ_ONLY"),
-        )
+        credentials = (sandbox.token, sandbox.account_id, url)
     return settings_from_env(
+        credentials=credentials,
         integrated_account_id=args.integrated_account_id,
         truto_base_url=args.truto_base_url,
-        read_only=read_only,
+        read_only=args.read_only or None,
+        tools=args.tools,
+        exclude_tools=args.exclude_tools,
+        confirm_writes=args.confirm_writes,
+        audit_log=args.audit_log,
+        allow_unknown_endpoints=args.allow_unknown_endpoints or None,
     )
 
 
@@ -128,22 +132,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry ids; keep them out of logs
     try:
+        http = None
+        if args.transport != "stdio" and args.command in (None, "serve"):
+            http = http_settings_from_env(
+                host=args.host, port=args.port, allowed_hosts=args.allowed_hosts, allowed_origins=args.allowed_origins
+            )
         settings = _settings(args)
+        from .server import build_server  # importing mcp is most of start-up: only once config is sound
+
+        server = build_server(settings)
     except ConfigError as exc:
         print(f"brex-mcp: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-
-    from .server import build_server  # importing mcp is most of start-up: only once config is sound
-
-    server = build_server(settings)
     if args.command == "tools":
         return _print_tools(server)
     if args.command == "call":
         return _call(server, args.tool, args.arguments)
-    if args.transport == "stdio":
+    if http is None:
         server.run("stdio")
     else:
-        server.run(args.transport, host=args.host, port=args.port)
+        from .transports import serve_http
+
+        serve_http(server, args.transport, http)
     return 0
 
 

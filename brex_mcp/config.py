@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -17,6 +18,16 @@ ENV_TOKEN = "TRUTO_API_TOKEN"
 ENV_ACCOUNT = "TRUTO_INTEGRATED_ACCOUNT_ID"
 ENV_BASE_URL = "TRUTO_BASE_URL"
 ENV_READ_ONLY = "BREX_MCP_READ_ONLY"
+ENV_TOOLS = "BREX_MCP_TOOLS"
+ENV_EXCLUDE_TOOLS = "BREX_MCP_EXCLUDE_TOOLS"
+ENV_CONFIRM_WRITES = "BREX_MCP_CONFIRM_WRITES"
+ENV_AUDIT_LOG = "BREX_MCP_AUDIT_LOG"
+ENV_ALLOW_UNKNOWN = "BREX_MCP_ALLOW_UNKNOWN_ENDPOINTS"
+ENV_HTTP_TOKEN = "BREX_MCP_HTTP_TOKEN"
+ENV_ALLOWED_HOSTS = "BREX_MCP_ALLOWED_HOSTS"
+ENV_ALLOWED_ORIGINS = "BREX_MCP_ALLOWED_ORIGINS"
+
+ConfirmWrites = Literal["auto", "always", "never"]
 
 
 class ConfigError(ValueError):
@@ -43,6 +54,12 @@ class Settings(BaseModel):
     integrated_account_id: str = Field(min_length=1)
     truto_base_url: str = DEFAULT_TRUTO_BASE_URL
     read_only: bool = False
+    # Tool selection: read_only wins over everything, then exclude_tools over tools.
+    tools: frozenset[str] | None = None
+    exclude_tools: frozenset[str] = frozenset()
+    confirm_writes: ConfirmWrites = "auto"
+    audit_log: Path = Field(default_factory=lambda: default_audit_log(os.environ))
+    allow_unknown_endpoints: bool = False
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     retry: RetryPolicy = RetryPolicy()
@@ -75,30 +92,62 @@ def env_flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def name_list(value: str | None) -> frozenset[str] | None:
+    if value is None or not value.strip():
+        return None
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+def default_audit_log(env: Mapping[str, str]) -> Path:
+    """Per user, in the XDG state directory: survives restarts, not world-readable."""
+    state = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "brex-mcp" / "audit.jsonl"
+
+
 def settings_from_env(
     env: Mapping[str, str] | None = None,
     *,
-    integrated_account_id: str | None = None,
-    truto_base_url: str | None = None,
-    read_only: bool | None = None,
+    credentials: tuple[str, str, str] | None = None,
+    **cli: Any,
 ) -> Settings:
-    """Build settings from the environment, with CLI values winning; raise ConfigError naming what is missing."""
+    """Build settings from the environment with CLI values (not None) winning; raise ConfigError on a problem.
+
+    `credentials` = (token, integrated account id, base URL) replaces the environment's Truto
+    credentials; the sandbox uses it.
+    """
     env = os.environ if env is None else env
-    token = env.get(ENV_TOKEN, "").strip()
-    account = (integrated_account_id or env.get(ENV_ACCOUNT, "")).strip()
-    missing = [name for name, value in ((ENV_TOKEN, token), (ENV_ACCOUNT, account)) if not value]
-    if missing:
-        raise ConfigError(
-            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. "
-            "Set them to your Truto API token and the integrated account id of the connected Brex account, "
-            "or run `brex-mcp --sandbox` to try the server against the built-in sandbox with no credentials."
-        )
+    cli = {key: value for key, value in cli.items() if value is not None}
+    if credentials is not None:
+        token, account, base_url = credentials
+    else:
+        token = env.get(ENV_TOKEN, "").strip()
+        account = (cli.get("integrated_account_id") or env.get(ENV_ACCOUNT, "")).strip()
+        base_url = cli.get("truto_base_url") or env.get(ENV_BASE_URL) or DEFAULT_TRUTO_BASE_URL
+        missing = [name for name, value in ((ENV_TOKEN, token), (ENV_ACCOUNT, account)) if not value]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. "
+                "Set them to your Truto API token and the integrated account id of the connected Brex account, "
+                "or run `brex-mcp --sandbox` to try the server against the built-in sandbox with no credentials."
+            )
+    confirm = cli.get("confirm_writes") or env.get(ENV_CONFIRM_WRITES, "auto").strip().lower() or "auto"
+    if confirm not in ("auto", "always", "never"):
+        raise ConfigError(f"{ENV_CONFIRM_WRITES} must be auto, always or never, got {confirm!r}")
+    audit = cli.get("audit_log") or env.get(ENV_AUDIT_LOG)
     try:
         return Settings(
             truto_api_token=SecretStr(token),
             integrated_account_id=account,
-            truto_base_url=truto_base_url or env.get(ENV_BASE_URL) or DEFAULT_TRUTO_BASE_URL,
-            read_only=env_flag(env, ENV_READ_ONLY) if read_only is None else read_only,
+            truto_base_url=base_url,
+            read_only=bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY),
+            tools=name_list(cli.get("tools")) if "tools" in cli else name_list(env.get(ENV_TOOLS)),
+            exclude_tools=(
+                name_list(cli.get("exclude_tools")) if "exclude_tools" in cli else name_list(env.get(ENV_EXCLUDE_TOOLS))
+            )
+            or frozenset(),
+            confirm_writes=confirm,
+            audit_log=Path(audit).expanduser() if audit else default_audit_log(env),
+            allow_unknown_endpoints=bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN),
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(_first_error(exc)) from None
@@ -110,3 +159,56 @@ def _first_error(exc: ValueError) -> str:
         first = errors()[0]
         return str(first.get("msg", exc)).removeprefix("Value error, ")
     return str(exc)
+
+
+class HttpSettings(BaseModel):
+    """How the HTTP transports listen and whom they let in."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    token: SecretStr | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1024 * 1024
+
+    @property
+    def loopback(self) -> bool:
+        return _is_loopback(self.host)
+
+
+def http_settings_from_env(
+    env: Mapping[str, str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    allowed_hosts: str | None = None,
+    allowed_origins: str | None = None,
+) -> HttpSettings:
+    """Refuse, before binding, any setup that would expose the server without a token and a host list."""
+    env = os.environ if env is None else env
+    token = env.get(ENV_HTTP_TOKEN, "").strip()
+    hosts = name_list(allowed_hosts if allowed_hosts is not None else env.get(ENV_ALLOWED_HOSTS)) or frozenset()
+    origins = name_list(allowed_origins if allowed_origins is not None else env.get(ENV_ALLOWED_ORIGINS)) or frozenset()
+    settings = HttpSettings(
+        host=host,
+        port=port,
+        token=SecretStr(token) if token else None,
+        allowed_hosts=tuple(sorted(hosts)),
+        allowed_origins=tuple(sorted(origins)),
+    )
+    if not settings.loopback:
+        if settings.token is None:
+            raise ConfigError(
+                f"Binding to {host} would let anyone on the network use this server. Set {ENV_HTTP_TOKEN} to a long "
+                "random secret that clients send as 'Authorization: Bearer <secret>', or bind to 127.0.0.1."
+            )
+        if not settings.allowed_hosts:
+            raise ConfigError(
+                f"Binding to {host} needs the host names clients use to reach it, for DNS-rebinding protection: "
+                f"--allowed-hosts mcp.example.com (or {ENV_ALLOWED_HOSTS})."
+            )
+    if settings.token is not None and len(token) < 16:
+        raise ConfigError(f"{ENV_HTTP_TOKEN} is too short; use at least 16 random characters.")
+    return settings

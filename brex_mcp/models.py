@@ -8,6 +8,7 @@ from pydantic import Field
 
 from .money import Money, money_from_brex
 from .output import Output
+from .text import clean
 
 
 class User(Output):
@@ -55,13 +56,14 @@ class Transaction(Output):
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """Upstream text, cleaned of invisible and bidi controls; empty means absent."""
+    return (clean(value) or None) if isinstance(value, str) else None
 
 
 def _emails(unified: dict[str, Any]) -> list[str]:
     entries = [e for e in unified.get("emails") or [] if isinstance(e, dict) and _str(e.get("email"))]
     entries.sort(key=lambda e: not e.get("is_primary"))
-    return [e["email"] for e in entries]
+    return [clean(e["email"]) for e in entries]
 
 
 def _name(unified: dict[str, Any]) -> str | None:
@@ -75,7 +77,8 @@ def _name(unified: dict[str, Any]) -> str | None:
 def user_detail_from_unified(unified: dict[str, Any]) -> UserDetail:
     """Truto's unified user, with the Brex fields Truto keeps in remote_data."""
     remote = unified.get("remote_data") if isinstance(unified.get("remote_data"), dict) else {}
-    emails = _emails(unified) or ([remote["email"]] if _str(remote.get("email")) else [])
+    fallback = _str(remote.get("email"))
+    emails = _emails(unified) or ([fallback] if fallback else [])
     return UserDetail(
         id=str(unified["id"]),
         name=_name(unified),

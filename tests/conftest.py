@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +33,7 @@ def settings_for(sb: Sandbox, **overrides: Any) -> Settings:
         "integrated_account_id": sb.account_id,
         "truto_base_url": sb.url,
         "retry": FAST_RETRY,
+        "audit_log": Path(tempfile.mkdtemp(prefix="brex-mcp-audit-")) / "audit.jsonl",
     }
     values.update(overrides)
     return Settings(**values)

@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ SERVER = [sys.executable, "-m", "brex_mcp"]
 def clean_env(**extra: str) -> dict[str, str]:
     """The parent's environment without any Truto or brex-mcp settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRUTO_", "BREX_MCP_"))}
+    env["BREX_MCP_AUDIT_LOG"] = os.path.join(tempfile.mkdtemp(prefix="brex-mcp-audit-"), "audit.jsonl")
     env.update(extra)
     return env
 

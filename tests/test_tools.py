@@ -270,10 +270,27 @@ async def test_proxy_get_returns_brex_status_and_body(client, sandbox):
     assert data["status"] == 200 and len(data["data"]["items"]) == 2 and data["brex_trace_id"]
 
 
-async def test_proxy_unknown_endpoint_is_an_error_not_an_empty_result(client):
-    assert '"status":404' in error_text(
-        await client.call_tool("proxy_request", {"method": "GET", "path": "/v2/nothing"})
-    )
+async def test_proxy_missing_object_is_a_404_error_not_an_empty_result(client):
+    result = await client.call_tool("proxy_request", {"method": "GET", "path": "/v2/cards/ncard_nope"})
+    assert '"status":404' in error_text(result)
+
+
+async def test_proxy_refuses_an_endpoint_brex_does_not_document_before_any_request(client, sandbox):
+    result = await client.call_tool("proxy_request", {"method": "GET", "path": "/v2/nothing"})
+    assert "not a documented Brex endpoint" in error_text(result)
+    assert sandbox.requests == []
+
+
+async def test_proxy_reaches_undocumented_endpoints_only_when_the_operator_allows(sandbox):
+    from mcp import Client
+
+    from brex_mcp.server import build_server
+    from tests.conftest import settings_for
+
+    async with Client(build_server(settings_for(sandbox, allow_unknown_endpoints=True))) as client:
+        result = await client.call_tool("proxy_request", {"method": "GET", "path": "/v2/nothing"})
+    assert '"status":404' in error_text(result)
+    assert [r.path for r in sandbox.requests] == ["/custom/v2/nothing"]
 
 
 @pytest.mark.parametrize(

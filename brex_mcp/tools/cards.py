@@ -1,28 +1,22 @@
-"""Card tools: freezing (Brex calls it locking) a card, with the human asked first where the client can."""
+"""Card tools: freezing (Brex calls it locking) a card, with the human asked first where policy and client allow."""
 
 from __future__ import annotations
 
 import logging
-import uuid
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import (
-    AcceptedElicitation,
-    Context,
-    Elicit,
-    ElicitationResult,
-    Resolve,
-)
+from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..errors import UpstreamError
 from ..models import Card, card_from_brex
 from ..output import Output
+from ..text import clean
 from .inputs import BrexId
-from .registry import ToolSpec, app_state, expect_object, structured, tool_errors
+from .registry import ToolSpec, app_state, expect_object, structured
+from .writes import Consent, WriteConfirmation, ask, consent_of, send_write
 
 log = logging.getLogger(__name__)
 
@@ -42,37 +36,52 @@ AsciiText = Annotated[
         default=None,
         max_length=300,
         pattern=r"^[\x20-\x7E]*$",
-        description="Optional note for the card owner and audit trail; printable ASCII only, up to 300 characters",
+        description="Optional note for the card owner and the audit trail; printable ASCII, up to 300 characters",
     ),
 ]
+DryRun = Annotated[bool, Field(description="Only show the request that would be sent and the card's state")]
 
 
-class FreezeConfirmation(BaseModel):
-    confirm: bool = Field(description="Lock this card now?")
-
-
-class Consent(StrEnum):
-    """Why a freeze went ahead without a yes from the human in this call."""
-
-    NOT_NEEDED = "not_needed"  # already locked: nothing to ask about
-    CLIENT_CANNOT_ASK = "client_cannot_ask"  # no elicitation; the host's approval of the tool call applies
+class PlannedRequest(Output):
+    method: str
+    path: str = Field(description="Brex API path")
+    body: dict[str, Any] | None = None
 
 
 class FreezeResult(Output):
     card: Card
     previous_status: str | None = None
     status: str | None = None
-    changed: bool = Field(description="False when the card was already locked and nothing was sent")
-    confirmation: Literal["confirmed_by_user", "not_needed", "client_cannot_ask"]
-    idempotency_key: str | None = Field(default=None, description="Sent with the lock request; absent if none was sent")
+    changed: bool = Field(description="True only when a lock was sent and Brex applied it")
+    dry_run: bool = False
+    would_send: PlannedRequest | None = Field(default=None, description="Dry run: the exact request, not sent")
+    confirmation: Literal["confirmed_by_user", "not_needed", "client_cannot_ask", "not_asked_by_policy"]
+    idempotency_key: str | None = Field(default=None, description="Sent with the lock request")
     message: str
 
 
-async def _load_card(card_id: str, ctx: Context) -> dict[str, Any]:
-    with tool_errors():
-        response = await app_state(ctx).client.custom("GET", f"/v2/cards/{card_id}")
+def _arguments(card_id: str, reason: str, description: str | None, dry_run: bool) -> dict[str, Any]:
+    return {"card_id": card_id, "reason": reason, "description": description, "dry_run": dry_run}
+
+
+async def _load_card(card_id: str, reason: str, description: str | None, dry_run: bool, ctx: Context) -> dict[str, Any]:
+    state = app_state(ctx)
+    arguments = _arguments(card_id, reason, description, dry_run)
+    try:
+        response = await state.client.custom("GET", f"/v2/cards/{card_id}")
         card = expect_object(response.data, "card")
+    except UpstreamError as exc:
+        state.audit.record(
+            "freeze_card",
+            arguments,
+            "failed",
+            http_status=exc.status,
+            brex_trace_id=exc.trace_id,
+            detail=f"reading the card: {exc.kind}",
+        )
+        raise ToolError(exc.describe()) from None
     if card.get("status") == "TERMINATED":
+        state.audit.record("freeze_card", arguments, "refused", detail="card is terminated")
         raise ToolError(f"Card {card_id} is TERMINATED; a terminated card cannot be locked or used again.")
     return card
 
@@ -84,33 +93,27 @@ async def _owner_name(card: dict[str, Any], ctx: Context) -> str:
         return "an unknown owner"
     try:
         response = await app_state(ctx).client.unified(f"/users/{user_id}")
-    except UpstreamError as exc:  # the question still names the owner by id
+    except UpstreamError as exc:  # the question still names the owner, by id
         log.warning("could not read the owner of card %s for the confirmation: %s", card.get("id"), exc.kind)
         return f"user {user_id}"
     data = response.data if isinstance(response.data, dict) else {}
     name = data.get("name") or " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
-    return f"{name} ({user_id})" if name else f"user {user_id}"
-
-
-def can_elicit(ctx: Context) -> bool:
-    caps = ctx.client_capabilities
-    elicitation = caps.elicitation if caps is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+    return f"{clean(name)} ({user_id})" if isinstance(name, str) and name else f"user {user_id}"
 
 
 async def _confirm_freeze(
-    card: Annotated[dict[str, Any], Resolve(_load_card)], reason: str, ctx: Context
-) -> Elicit[FreezeConfirmation] | Consent:
-    if card.get("status") == "LOCKED":
+    card: Annotated[dict[str, Any], Resolve(_load_card)], reason: str, dry_run: bool, ctx: Context
+) -> Elicit[WriteConfirmation] | Consent:
+    if dry_run or card.get("status") == "LOCKED":
         return Consent.NOT_NEEDED
-    if not can_elicit(ctx):
-        return Consent.CLIENT_CANNOT_ASK
     owner = await _owner_name(card, ctx)
-    question = (
-        f"Lock Brex card ending {card.get('last_four') or '????'} ({card.get('card_name') or 'unnamed'}) "
-        f"of {owner}? Reason: {reason}. New purchases on it will be declined until it is unlocked."
+    last_four = clean(str(card.get("last_four") or "????"))
+    name = clean(str(card.get("card_name") or "unnamed card"))
+    return ask(
+        ctx,
+        f"Lock Brex card ending {last_four} ({name}) of {owner}? Reason: {reason}. "
+        "New purchases on it will be declined until it is unlocked.",
     )
-    return Elicit(question, FreezeConfirmation)
 
 
 async def freeze_card(
@@ -118,51 +121,69 @@ async def freeze_card(
     card_id: BrexId,
     reason: Annotated[LockReason, Field(description="Brex's lock reason; use FRAUD for a stolen card")],
     card: Annotated[dict[str, Any], Resolve(_load_card)],
-    confirmation: Annotated[ElicitationResult[FreezeConfirmation | Consent], Resolve(_confirm_freeze)],
+    confirmation: Annotated[ElicitationResult[WriteConfirmation | Consent], Resolve(_confirm_freeze)],
     description: AsciiText = None,
+    dry_run: DryRun = False,
 ) -> Annotated[CallToolResult, FreezeResult]:
+    state = app_state(ctx)
+    arguments = _arguments(card_id, reason, description, dry_run)
     previous = card.get("status")
-    if not isinstance(confirmation, AcceptedElicitation):
-        raise ToolError(f"The user did not confirm ({confirmation.action}); card {card_id} was not locked.")
-    consent = confirmation.data
-    if isinstance(consent, FreezeConfirmation):
-        if not consent.confirm:
-            raise ToolError(f"The user answered no; card {card_id} was not locked.")
-        consent_label = "confirmed_by_user"
-    else:
-        consent_label = Consent(consent).value
+    consent = consent_of(confirmation)
+    if consent is None:
+        state.audit.record("freeze_card", arguments, "declined", detail=f"elicitation {confirmation.action}")
+        raise ToolError(f"The user did not confirm; card {card_id} was not locked and nothing was sent.")
+    before = card_from_brex(card)
     if previous == "LOCKED":
+        state.audit.record("freeze_card", arguments, "no_op", detail="already locked")
         return structured(
             FreezeResult(
-                card=card_from_brex(card),
+                card=before,
                 previous_status=previous,
                 status=previous,
                 changed=False,
-                confirmation=consent_label,  # type: ignore[arg-type]
-                message=f"Card {card_id} was already locked; nothing was sent.",
+                dry_run=dry_run,
+                confirmation=consent.value,
+                message=f"Card {card_id} is already locked; nothing was sent.",
             )
         )
     body: dict[str, Any] = {"reason": reason}
     if description:
         body["description"] = description
-    key = str(uuid.uuid4())
-    with tool_errors():
-        response = await app_state(ctx).client.custom(
-            "POST", f"/v2/cards/{card_id}/lock", json_body=body, idempotency_key=key
+    path = f"/v2/cards/{card_id}/lock"
+    if dry_run:
+        state.audit.record("freeze_card", arguments, "dry_run")
+        return structured(
+            FreezeResult(
+                card=before,
+                previous_status=previous,
+                status=previous,
+                changed=False,
+                dry_run=True,
+                would_send=PlannedRequest(method="POST", path=path, body=body),
+                confirmation=consent.value,
+                message=f"Dry run: card {card_id} is {previous}; this lock request would be sent. Nothing was sent.",
+            )
         )
-        locked = expect_object(response.data, "card")
-    after = card_from_brex(locked)
+    response, key = await send_write(ctx, "freeze_card", arguments, consent, "POST", path, body=body)
+    after = card_from_brex(expect_card(response.data))
     return structured(
         FreezeResult(
             card=after,
             previous_status=previous,
             status=after.status,
             changed=True,
-            confirmation=consent_label,  # type: ignore[arg-type]
+            confirmation=consent.value,
             idempotency_key=key,
             message=f"Card {card_id} is now {after.status or 'locked'} (was {previous}).",
         )
     )
+
+
+def expect_card(data: Any) -> dict[str, Any]:
+    try:
+        return expect_object(data, "card")
+    except UpstreamError as exc:  # the lock was applied; only the reply is unreadable
+        raise ToolError(exc.describe() + " The lock request itself succeeded.") from None
 
 
 TOOLS = [
@@ -173,8 +194,8 @@ TOOLS = [
             "Lock a Brex card so new purchases are declined, e.g. a lost or stolen card (reason FRAUD or "
             "CARD_LOST) or a leaver's card (OTHER). Reversible: a locked card can be unlocked in Brex. "
             "Reads the card first: an already locked card is reported and left alone; a terminated card is "
-            "an error. Where the client supports it, the user is asked to confirm first and a 'no' locks "
-            "nothing. Returns the previous and new status."
+            "an error. The user may be asked to confirm; a 'no' locks nothing. dry_run=true shows the exact "
+            "request and the card's state without sending anything. Returns the previous and new status."
         ),
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True

@@ -14,8 +14,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
-from ..config import Settings
+from ..audit import AuditLog
+from ..config import ConfigError, Settings
 from ..errors import MalformedResponse, UpstreamError
+from ..idempotency import KeyMemory
 from ..truto import TrutoClient
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -27,6 +29,8 @@ class AppState:
 
     settings: Settings
     client: TrutoClient
+    audit: AuditLog
+    keys: KeyMemory
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,21 @@ class ToolSpec:
         return self.annotations
 
 
-def register_tools(server: MCPServer[Any], specs: Sequence[ToolSpec], *, read_only: bool) -> list[str]:
-    """Register every spec; in read-only mode only those whose annotations say read-only."""
+def register_tools(server: MCPServer[Any], specs: Sequence[ToolSpec], settings: Settings) -> list[str]:
+    """Register the tools the operator allows: read-only mode by annotations first, then the exclusions,
+    then the allowlist. The same filter serves every transport because it decides what exists."""
+    known = {spec.name for spec in specs}
+    named = (settings.tools or frozenset()) | settings.exclude_tools
+    if named - known:
+        raise ConfigError(
+            f"unknown tool name(s) {', '.join(sorted(named - known))}; the tools are {', '.join(sorted(known))}"
+        )
     names = []
     for spec in specs:
-        annotations = spec.annotations_for(read_only)
-        if read_only and not annotations.read_only_hint:
+        annotations = spec.annotations_for(settings.read_only)
+        if settings.read_only and not annotations.read_only_hint:
+            continue
+        if spec.name in settings.exclude_tools or (settings.tools is not None and spec.name not in settings.tools):
             continue
         server.add_tool(
             spec.fn,
@@ -64,6 +77,8 @@ def register_tools(server: MCPServer[Any], specs: Sequence[ToolSpec], *, read_on
             structured_output=True,
         )
         names.append(spec.name)
+    if not names:
+        raise ConfigError("the tool selection leaves no tools to serve; check --tools, --exclude-tools, --read-only")
     return names
 
 
