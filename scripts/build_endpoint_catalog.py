@@ -24,8 +24,12 @@ def collect(directory: Path) -> list[tuple[str, str, tuple[str, ...], bool]]:
                 operation = operations.get(method)
                 if not isinstance(operation, dict):
                     continue
-                scopes = {scope for requirement in operation.get("security", []) for names in requirement.values()
-                          for scope in names}
+                scopes = {
+                    scope
+                    for requirement in operation.get("security", [])
+                    for names in requirement.values()
+                    for scope in names
+                }
                 needs_key = any(
                     p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" and p.get("required")
                     for p in operation.get("parameters", []) + operations.get("parameters", [])

@@ -6,8 +6,8 @@ import json
 import os
 import socket
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
