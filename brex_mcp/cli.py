@@ -20,46 +20,57 @@ EXIT_CONFIG = 2
 EXIT_TOOL_ERROR = 1
 
 
+FLAG: dict[str, Any] = {"action": "store_true"}
+OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--sandbox",), FLAG | {"help": "serve against the built-in Truto/Brex sandbox; no credentials needed"}),
+    (
+        ("--read-only",),
+        FLAG | {"help": "only read-only tools; proxy_request refuses writes (env BREX_MCP_READ_ONLY=1)"},
+    ),
+    (("--tools",), {"metavar": "A,B", "help": "serve only these tools (env BREX_MCP_TOOLS)"}),
+    (
+        ("--exclude-tools",),
+        {"metavar": "A,B", "help": "never serve these; wins over --tools (env BREX_MCP_EXCLUDE_TOOLS)"},
+    ),
+    (
+        ("--confirm-writes",),
+        {
+            "choices": ["auto", "always", "never"],
+            "help": "ask the person before a write: where the client can (auto, default), always (refuse when it "
+            "cannot ask), never (env BREX_MCP_CONFIRM_WRITES)",
+        },
+    ),
+    (
+        ("--audit-log",),
+        {
+            "metavar": "PATH",
+            "help": "JSON-lines log of writes (env BREX_MCP_AUDIT_LOG; default ~/.local/state/brex-mcp/audit.jsonl)",
+        },
+    ),
+    (("--allow-unknown-endpoints",), FLAG | {"help": "let proxy_request reach paths missing from the catalog"}),
+    (("--transport",), {"choices": ["stdio", "sse", "streamable-http"], "help": "how to serve MCP (default stdio)"}),
+    (("--host",), {"help": "HTTP bind address (default 127.0.0.1)"}),
+    (("--port",), {"type": int, "help": "HTTP port (default 8000)"}),
+    (
+        ("--allowed-hosts",),
+        {"metavar": "H1,H2", "help": "Host names HTTP clients use; required off loopback (env BREX_MCP_ALLOWED_HOSTS)"},
+    ),
+    (("--allowed-origins",), {"metavar": "O1,O2", "help": "browser Origins allowed (env BREX_MCP_ALLOWED_ORIGINS)"}),
+    (("--integrated-account-id",), {"help": "Truto integrated account id (env TRUTO_INTEGRATED_ACCOUNT_ID)"}),
+    (("--truto-base-url",), {"help": "Truto API origin (env TRUTO_BASE_URL, default https://api.truto.one)"}),
+    (
+        ("--log-level",),
+        {"choices": ["DEBUG", "INFO", "WARNING", "ERROR"], "help": "stderr log level (default WARNING)"},
+    ),
+]
+
+
 def _parser() -> argparse.ArgumentParser:
     # Shared options are accepted before or after the command; SUPPRESS keeps the sub-parser from
     # overwriting a value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--sandbox",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="serve against the built-in Truto/Brex sandbox; no credentials needed",
-    )
-    common.add_argument(
-        "--read-only",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="list only read-only tools and refuse writes (env BREX_MCP_READ_ONLY=1)",
-    )
-    common.add_argument(
-        "--transport",
-        choices=["stdio", "sse", "streamable-http"],
-        default=argparse.SUPPRESS,
-        help="how to serve MCP (default stdio)",
-    )
-    common.add_argument("--host", default=argparse.SUPPRESS, help="HTTP bind address (default 127.0.0.1)")
-    common.add_argument("--port", type=int, default=argparse.SUPPRESS, help="HTTP port (default 8000)")
-    common.add_argument(
-        "--integrated-account-id",
-        default=argparse.SUPPRESS,
-        help="Truto integrated account id (env TRUTO_INTEGRATED_ACCOUNT_ID)",
-    )
-    common.add_argument(
-        "--truto-base-url",
-        default=argparse.SUPPRESS,
-        help="Truto API origin (env TRUTO_BASE_URL, default https://api.truto.one)",
-    )
-    common.add_argument(
-        "--log-level",
-        default=argparse.SUPPRESS,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="stderr log level (default WARNING)",
-    )
+    for flags, options in OPTIONS:
+        common.add_argument(*flags, default=argparse.SUPPRESS, **options)
 
     parser = argparse.ArgumentParser(
         prog="brex-mcp",

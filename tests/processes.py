@@ -43,11 +43,11 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.
 
 
 @contextmanager
-def http_server(transport: str) -> Iterator[int]:
+def http_server(transport: str, *args: str, env: dict[str, str] | None = None) -> Iterator[int]:
     port = free_port()
     proc = subprocess.Popen(
-        [*SERVER, "--sandbox", "--transport", transport, "--port", str(port)],
-        env=clean_env(),
+        [*SERVER, "--sandbox", "--transport", transport, "--port", str(port), *args],
+        env=env or clean_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
