@@ -16,7 +16,7 @@ from ..output import Output
 from ..text import clean
 from .inputs import BrexId
 from .registry import ToolSpec, app_state, expect_object, structured
-from .writes import Consent, WriteConfirmation, ask, consent_of, send_write
+from .writes import Consent, PlannedRequest, WriteConfirmation, ask, consent_of, send_write
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,6 @@ AsciiText = Annotated[
     ),
 ]
 DryRun = Annotated[bool, Field(description="Only show the request that would be sent and the card's state")]
-
-
-class PlannedRequest(Output):
-    method: str
-    path: str = Field(description="Brex API path")
-    body: dict[str, Any] | None = None
 
 
 class FreezeResult(Output):

@@ -15,7 +15,7 @@ from .. import catalog
 from ..output import Output
 from ..text import clean_deep
 from .registry import READ, ToolSpec, app_state, structured, tool_errors
-from .writes import Consent, WriteConfirmation, ask, consent_of, send_write
+from .writes import Consent, PlannedRequest, WriteConfirmation, ask, consent_of, send_write
 
 # Brex paths are /v1/... or /v2/... with plain segments: no dots (so no traversal), no percent-escapes,
 # no query or fragment, no backslashes, no empty segments, ASCII only.
@@ -43,6 +43,7 @@ class ProxyResult(Output):
     truncated: Truncation | None = Field(default=None, description="Present when data was cut to fit")
     endpoint: str | None = Field(default=None, description="The catalogued Brex endpoint this path matched")
     dry_run: bool = False
+    would_send: PlannedRequest | None = Field(default=None, description="Dry run: the exact request, not sent")
     confirmation: str | None = None
     idempotency_key: str | None = None
     brex_trace_id: str | None = None
@@ -131,9 +132,9 @@ async def proxy_request(
         return structured(_result(response.status, response.data, template, brex_trace_id=response.trace_id))
     if dry_run:
         state.audit.record("proxy_request", arguments, "dry_run")
-        planned = {"method": method, "path": path, "query": params or None, "body": body}
+        planned = PlannedRequest(method=method, path=path, query=params or None, body=body)
         return structured(
-            ProxyResult(status=0, data=planned, endpoint=template, dry_run=True, confirmation=consent.value)
+            ProxyResult(status=0, would_send=planned, endpoint=template, dry_run=True, confirmation=consent.value)
         )
     response, key = await send_write(ctx, "proxy_request", arguments, consent, method, path, params=params, body=body)
     return structured(

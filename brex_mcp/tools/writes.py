@@ -16,10 +16,20 @@ from pydantic import BaseModel, Field
 
 from ..errors import OutcomeUnknown, UpstreamError
 from ..idempotency import fingerprint
+from ..output import Output
 from ..truto import Response
 from .registry import app_state
 
 UNKNOWN_OUTCOME_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class PlannedRequest(Output):
+    """A dry run's answer: exactly what would be sent to Brex."""
+
+    method: str
+    path: str = Field(description="Brex API path")
+    query: dict[str, Any] | None = None
+    body: Any = None
 
 
 class WriteConfirmation(BaseModel):
