@@ -54,6 +54,7 @@ async def test_policy_always_refuses_a_write_when_the_client_cannot_ask_and_says
     text = result.content[0].text
     assert result.is_error and "--confirm-writes always" in text and "elicitation" in text
     assert writes_sent(sandbox) == []
+    assert [e["outcome"] for e in audit_lines(settings)] == ["refused"]
 
 
 async def test_policy_always_asks_when_the_client_can_and_locks_on_yes(sandbox, mode):
@@ -219,3 +220,11 @@ def test_a_server_that_cannot_write_its_audit_log_does_not_start(sandbox, tmp_pa
     blocker.write_text("")
     with pytest.raises(ConfigError, match="cannot write the audit log"):
         build_server(settings_for(sandbox, audit_log=blocker / "audit.jsonl"))
+
+
+async def test_a_refused_proxy_write_is_audited(sandbox):
+    settings = settings_for(sandbox, read_only=True)
+    async with Client(build_server(settings)) as client:
+        await client.call_tool("proxy_request", {"method": "DELETE", "path": "/v1/vendors/v1"})
+    (entry,) = audit_lines(settings)
+    assert (entry["outcome"], entry["arguments"]["method"]) == ("refused", "DELETE") and "read-only" in entry["detail"]

@@ -96,7 +96,12 @@ async def _owner_name(card: dict[str, Any], ctx: Context) -> str:
 
 
 async def _confirm_freeze(
-    card: Annotated[dict[str, Any], Resolve(_load_card)], reason: str, dry_run: bool, ctx: Context
+    card: Annotated[dict[str, Any], Resolve(_load_card)],
+    card_id: str,
+    reason: str,
+    description: str | None,
+    dry_run: bool,
+    ctx: Context,
 ) -> Elicit[WriteConfirmation] | Consent:
     if dry_run or card.get("status") == "LOCKED":
         return Consent.NOT_NEEDED
@@ -107,6 +112,8 @@ async def _confirm_freeze(
         ctx,
         f"Lock Brex card ending {last_four} ({name}) of {owner}? Reason: {reason}. "
         "New purchases on it will be declined until it is unlocked.",
+        "freeze_card",
+        _arguments(card_id, reason, description, dry_run),
     )
 
 

@@ -96,12 +96,19 @@ def check_request(ctx: Context, method: str, path: str, query: Query | None, bod
 async def _confirm_request(
     method: str, path: str, query: Query | None, body: Any, dry_run: bool, ctx: Context
 ) -> Elicit[WriteConfirmation] | Consent:
-    check_request(ctx, method, path, query, body)
+    arguments = {"method": method, "path": path, "query": query, "body": body, "dry_run": dry_run}
+    try:
+        check_request(ctx, method, path, query, body)
+    except ToolError as refusal:
+        if method != "GET":
+            app_state(ctx).audit.record("proxy_request", arguments, "refused", detail=str(refusal))
+        raise
     if method == "GET" or dry_run:
         return Consent.NOT_NEEDED
     shown = json.dumps(body, ensure_ascii=True, sort_keys=True)[:500] if body is not None else "no body"
     suffix = f"?{json.dumps(query, sort_keys=True)}" if query else ""
-    return ask(ctx, f"Send {method} {path}{suffix} to Brex with {shown}? This changes data in Brex.")
+    question = f"Send {method} {path}{suffix} to Brex with {shown}? This changes data in Brex."
+    return ask(ctx, question, "proxy_request", arguments)
 
 
 async def proxy_request(

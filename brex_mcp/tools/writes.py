@@ -51,14 +51,16 @@ def can_elicit(ctx: Context) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def ask(ctx: Context, question: str) -> Elicit[WriteConfirmation] | Consent:
+def ask(ctx: Context, question: str, tool: str, arguments: dict[str, Any]) -> Elicit[WriteConfirmation] | Consent:
     """The policy's answer, or the question to put to the human. The question must be deterministic."""
-    policy = app_state(ctx).settings.confirm_writes
+    state = app_state(ctx)
+    policy = state.settings.confirm_writes
     if policy == "never":
         return Consent.POLICY_NEVER
     if can_elicit(ctx):
         return Elicit(question, WriteConfirmation)
     if policy == "always":
+        state.audit.record(tool, arguments, "refused", detail="confirmation required but the client cannot ask")
         raise ToolError(
             "This server requires a person to confirm every write (--confirm-writes always), and this client "
             "cannot ask (it does not support MCP elicitation). Nothing was sent. Use a client that supports "
