@@ -11,6 +11,7 @@ from mcp.server import MCPServer
 from . import __version__
 from .audit import AuditLog
 from .config import ConfigError, Settings
+from .directory import Directory
 from .idempotency import KeyMemory
 from .tools import ALL_TOOLS, AppState, register_tools
 from .truto import TrutoClient
@@ -47,7 +48,7 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
         own = client is None
         truto = client or TrutoClient(settings)
         try:
-            yield AppState(settings=settings, client=truto, audit=audit, keys=keys)
+            yield AppState(settings=settings, client=truto, audit=audit, keys=keys, directory=Directory(truto))
         finally:
             if own:
                 await truto.aclose()

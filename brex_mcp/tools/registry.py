@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from ..audit import AuditLog
 from ..config import ConfigError, Settings
+from ..directory import Directory
 from ..errors import MalformedResponse, UpstreamError
 from ..idempotency import KeyMemory
 from ..truto import TrutoClient
@@ -31,6 +32,7 @@ class AppState:
     client: TrutoClient
     audit: AuditLog
     keys: KeyMemory
+    directory: Directory
 
 
 @dataclass(frozen=True)
