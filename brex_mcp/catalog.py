@@ -50,5 +50,5 @@ def find(method: str, path: str) -> Endpoint | None:
 
 def is_card_data_path(path: str) -> bool:
     """Card-data endpoints by shape, for any method: refused even where the catalog has no entry for the method."""
-    segments = path.strip("/").split("/")
+    segments = path.strip("/").casefold().split("/")
     return len(segments) == 4 and segments[:2] == ["v2", "cards"] and segments[3] in ("pan", "secure_email")

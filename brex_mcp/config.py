@@ -88,8 +88,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
 def env_flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    """A switch that guards safety must not read a typo as 'off': unknown words are an error."""
+    value = env.get(name, "").strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be one of 1/true/yes/on or 0/false/no/off, got {env.get(name)!r}")
 
 
 def name_list(value: str | None) -> frozenset[str] | None:
@@ -127,19 +137,22 @@ def settings_from_env(
         if missing:
             raise ConfigError(
                 f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. "
-                "Set them to your Truto API token and the integrated account id of the connected Brex account, "
+                "Set TRUTO_API_TOKEN to your Truto API token and TRUTO_INTEGRATED_ACCOUNT_ID to the integrated "
+                "account id of the connected Brex account, "
                 "or run `brex-mcp --sandbox` to try the server against the built-in sandbox with no credentials."
             )
     confirm = cli.get("confirm_writes") or env.get(ENV_CONFIRM_WRITES, "auto").strip().lower() or "auto"
     if confirm not in ("auto", "always", "never"):
         raise ConfigError(f"{ENV_CONFIRM_WRITES} must be auto, always or never, got {confirm!r}")
     audit = cli.get("audit_log") or env.get(ENV_AUDIT_LOG)
+    read_only = bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY)
+    allow_unknown = bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN)
     try:
         return Settings(
             truto_api_token=SecretStr(token),
             integrated_account_id=account,
             truto_base_url=base_url,
-            read_only=bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY),
+            read_only=read_only,
             tools=name_list(cli.get("tools")) if "tools" in cli else name_list(env.get(ENV_TOOLS)),
             exclude_tools=(
                 name_list(cli.get("exclude_tools")) if "exclude_tools" in cli else name_list(env.get(ENV_EXCLUDE_TOOLS))
@@ -147,7 +160,7 @@ def settings_from_env(
             or frozenset(),
             confirm_writes=confirm,
             audit_log=Path(audit).expanduser() if audit else default_audit_log(env),
-            allow_unknown_endpoints=bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN),
+            allow_unknown_endpoints=allow_unknown,
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(_first_error(exc)) from None

@@ -15,7 +15,9 @@ class User(Output):
     id: str
     name: str | None = None
     email: str | None = Field(default=None, description="Primary email")
-    status: str | None = Field(default=None, description="active, invited, inactive, deleted, or Brex's own value")
+    status: str | None = Field(
+        default=None, description="active, invited, inactive, deleted, or Brex's own status in lower case"
+    )
     title: str | None = None
     department_id: str | None = None
     manager_id: str | None = None
@@ -86,7 +88,7 @@ def user_detail_from_unified(unified: dict[str, Any]) -> UserDetail:
         last_name=_str(unified.get("last_name")),
         email=emails[0] if emails else None,
         emails=emails,
-        status=_str(unified.get("status")),
+        status=(_str(unified.get("status")) or "").lower() or None,
         brex_status=_str(remote.get("status")),
         title=_str(unified.get("title")),
         department_id=_str(remote.get("department_id")),

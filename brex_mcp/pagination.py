@@ -19,6 +19,7 @@ from typing import Any, Literal
 from .errors import MalformedResponse, PaginationError
 
 CursorParam = Literal["cursor", "next_cursor"]
+MAX_PAGE_SIZE = 1000  # Brex's limit for one page
 
 
 @dataclass(frozen=True)
@@ -58,28 +59,36 @@ class Position:
     offset: int = 0
     page_size: int = 0
 
-    def encode(self) -> str:
+    def encode(self, tool: str) -> str:
+        """An opaque token naming the tool it belongs to, so another tool cannot restart from page one."""
         raw = json.dumps(
-            {"c": self.cursor, "p": self.param, "o": self.offset, "l": self.page_size}, separators=(",", ":")
+            {"t": tool, "c": self.cursor, "p": self.param, "o": self.offset, "l": self.page_size},
+            separators=(",", ":"),
         )
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> Position:
-        """Raise ValueError with a plain message when the token was not made by encode()."""
+    def decode(cls, token: str, tool: str) -> Position:
+        """Raise ValueError with a plain message when the token was not made by encode() for this tool."""
+        invalid = "cursor is not valid: pass next_cursor exactly as a previous call of this tool returned it"
         try:
             padded = token + "=" * (-len(token) % 4)
             data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-            position = cls(cursor=data["c"], param=data["p"], offset=int(data["o"]), page_size=int(data["l"]))
+            owner = data["t"]
+            position = cls(cursor=data["c"], param=data["p"], offset=data["o"], page_size=data["l"])
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
-            raise ValueError("cursor is not valid: pass next_cursor exactly as a previous call returned it") from None
-        if (
-            (position.cursor is not None and not isinstance(position.cursor, str))
-            or position.param not in ("cursor", "next_cursor")
-            or position.offset < 0
-            or position.page_size < 0
+            raise ValueError(invalid) from None
+        if owner != tool:
+            raise ValueError(f"this cursor was made by {owner}, not {tool}; pass each tool its own next_cursor")
+        if not (
+            (position.cursor is None or isinstance(position.cursor, str))
+            and position.param in ("cursor", "next_cursor")
+            and isinstance(position.offset, int)
+            and 0 <= position.offset <= MAX_PAGE_SIZE
+            and isinstance(position.page_size, int)
+            and 1 <= position.page_size <= MAX_PAGE_SIZE
         ):
-            raise ValueError("cursor is not valid: pass next_cursor exactly as a previous call returned it")
+            raise ValueError(invalid)
         return position
 
 

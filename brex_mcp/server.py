@@ -13,7 +13,7 @@ from .audit import AuditLog
 from .config import ConfigError, Settings
 from .directory import Directory
 from .idempotency import KeyMemory
-from .tools import ALL_TOOLS, AppState, register_tools
+from .tools import ALL_TOOLS, AppState, build_tools
 from .truto import TrutoClient
 
 INSTRUCTIONS = """\
@@ -60,6 +60,6 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        tools=build_tools(ALL_TOOLS, settings),
     )
-    register_tools(server, ALL_TOOLS, settings)
     return server

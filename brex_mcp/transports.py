@@ -82,7 +82,13 @@ def build_http_app(server: MCPServer[Any], transport: str, http: HttpSettings) -
 
 
 def serve_http(server: MCPServer[Any], transport: str, http: HttpSettings) -> None:
+    import sys
+
     import uvicorn
+
+    path = "/sse" if transport == "sse" else "/mcp"
+    host = f"[{http.host}]" if ":" in http.host else http.host
+    print(f"brex-mcp: serving MCP ({transport}) on http://{host}:{http.port}{path}", file=sys.stderr)
 
     config = uvicorn.Config(
         build_http_app(server, transport, http), host=http.host, port=http.port, log_level="warning"

@@ -22,6 +22,7 @@ import httpx
 
 from .config import Settings
 from .errors import (
+    BadRequest,
     MalformedResponse,
     NetworkError,
     OutcomeUnknown,
@@ -129,6 +130,8 @@ class TrutoClient:
             attempt += 1
             try:
                 raw = await self._http.request(method, path, params=query, headers=headers, content=content)
+            except httpx.InvalidURL as exc:  # built locally: nothing was sent
+                raise BadRequest(f"The request could not be built, so nothing was sent: {exc}") from None
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 error: UpstreamError = self._network_error(method, exc)
                 wait = self._backoff(attempt)

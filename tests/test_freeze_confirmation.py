@@ -41,6 +41,7 @@ async def test_a_yes_locks_the_card_and_the_question_names_card_owner_and_reason
     assert len(lock_posts(sandbox)) == 1
     question = questions[0]
     assert card["last_four"] in question and owner["first_name"] in question and "FRAUD" in question
+    assert question.count(owner["first_name"]) == 1  # a card named after its owner does not repeat the name
 
 
 @pytest.mark.parametrize("action,content", [("decline", None), ("cancel", None), ("accept", {"confirm": False})])

@@ -27,13 +27,39 @@ def test_unknown_list_shape_is_an_error_not_an_empty_list():
 
 def test_position_round_trips_through_its_token():
     position = Position("abc", "next_cursor", 3, 100)
-    assert Position.decode(position.encode()) == position
+    assert Position.decode(position.encode("list_users"), "list_users") == position
 
 
-@pytest.mark.parametrize("token", ["", "not-a-cursor", "e30", "eyJjIjogMX0"])
-def test_foreign_cursor_is_rejected_with_a_plain_message(token):
+def test_a_cursor_from_another_tool_is_refused_naming_both():
+    token = Position("abc", "cursor", 0, 100).encode("list_users")
+    with pytest.raises(ValueError, match="made by list_users, not list_transactions"):
+        Position.decode(token, "list_transactions")
+
+
+def encoded(data: dict) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "not-a-cursor",
+        "e30",
+        "eyJjIjogMX0",
+        encoded({"t": "x", "c": None, "p": "cursor", "o": 0, "l": 100000}),
+        encoded({"t": "x", "c": None, "p": "cursor", "o": -1, "l": 10}),
+        encoded({"t": "x", "c": 5, "p": "cursor", "o": 0, "l": 10}),
+        encoded({"t": "x", "c": None, "p": "page", "o": 0, "l": 10}),
+        encoded({"t": "x", "c": None, "p": "cursor", "o": "0", "l": 10}),
+    ],
+)
+def test_foreign_or_forged_cursor_is_rejected_with_a_plain_message(token):
     with pytest.raises(ValueError, match="cursor is not valid"):
-        Position.decode(token)
+        Position.decode(token, "x")
 
 
 def pages_of(pages: dict):

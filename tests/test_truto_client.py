@@ -116,8 +116,9 @@ async def test_get_is_retried_after_a_connection_reset(truto, sandbox):
 
 
 async def test_get_is_retried_after_a_timeout(sandbox):
-    sandbox.faults.add(path_prefix=TXN_PATH, kind="delay", seconds=1.0, times=1)
-    client = TrutoClient(settings_for(sandbox, read_timeout=0.2))
+    assert sandbox.data.transactions  # seed now, so only the injected delay can be slow
+    sandbox.faults.add(path_prefix=TXN_PATH, kind="delay", seconds=4.0, times=1)
+    client = TrutoClient(settings_for(sandbox, read_timeout=1.0))
     try:
         await client.custom("GET", "/v2/transactions/card/primary", params={"limit": 1})
     finally:

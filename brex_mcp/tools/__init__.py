@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from . import cards, proxy, transactions, users
-from .registry import AppState, ToolSpec, register_tools
+from .registry import AppState, ToolSpec, build_tools
 
 ALL_TOOLS: list[ToolSpec] = [*users.TOOLS, *cards.TOOLS, *transactions.TOOLS, *proxy.TOOLS]
 
-__all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "register_tools"]
+__all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "build_tools"]

@@ -107,10 +107,11 @@ async def _confirm_freeze(
         return Consent.NOT_NEEDED
     owner = await _owner_name(card, ctx)
     last_four = clean(str(card.get("last_four") or "????"))
-    name = clean(str(card.get("card_name") or "unnamed card"))
+    name = clean(str(card.get("card_name") or ""))
+    label = f" ({name})" if name and not owner.startswith(name) else ""
     return ask(
         ctx,
-        f"Lock Brex card ending {last_four} ({name}) of {owner}? Reason: {reason}. "
+        f"Lock Brex card ending {last_four}{label} of {owner}? Reason: {reason}. "
         "New purchases on it will be declined until it is unlocked.",
         "freeze_card",
         _arguments(card_id, reason, description, dry_run),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from ..pagination import Position
 
@@ -22,22 +23,32 @@ Cursor = Annotated[
         description="next_cursor from the previous call of this tool; omit for the first page",
     ),
 ]
-DateBound = date | datetime
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
 
 
-def start_position(cursor: str | None, page_size: int) -> Position:
+def _utc_day(value: object) -> date:
+    """A date stays itself; a datetime counts by its UTC date (no offset means UTC)."""
+    if not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
+        raise ValueError("a date must be a string, YYYY-MM-DD or an ISO 8601 datetime such as 2026-03-31T23:00:00Z")
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date; use YYYY-MM-DD or an ISO 8601 datetime") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).date()
+
+
+# Strings only: a bare number is not read as a Unix timestamp, it is refused.
+DateBound = Annotated[date, BeforeValidator(_utc_day), WithJsonSchema({"type": "string", "pattern": DATE_PATTERN})]
+
+
+def start_position(cursor: str | None, page_size: int, tool: str) -> Position:
     if cursor is None:
         return Position(page_size=page_size)
     try:
-        return Position.decode(cursor)
+        return Position.decode(cursor, tool)
     except ValueError as exc:
         raise ToolError(str(exc)) from None
-
-
-def utc_date(value: DateBound) -> date:
-    """A date stays itself; a datetime counts by its UTC date (naive means UTC)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).date()
-    return value

@@ -24,6 +24,7 @@ QUERY_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\])?$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_RESPONSE_BYTES = 256 * 1024
 MAX_BODY_BYTES = 64 * 1024
+MAX_QUERY_CHARS = 4096
 
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 QueryScalar = str | int | float | bool
@@ -68,11 +69,15 @@ def check_path(method: str, path: str, allow_unknown: bool) -> catalog.Endpoint 
 
 
 def check_query(query: Query | None) -> dict[str, Any]:
+    size = 0
     for key, value in (query or {}).items():
         if not QUERY_KEY_RE.fullmatch(key):
             raise ToolError(f"query parameter name {key[:80]!r} is not allowed")
-        if key == "integrated_account_id":
+        if key.removesuffix("[]").casefold() == "integrated_account_id":
             raise ToolError("query parameter integrated_account_id is set by the server and cannot be chosen")
+        size += len(key) + sum(len(str(item)) + 1 for item in (value if isinstance(value, list) else [value]))
+        if size > MAX_QUERY_CHARS:
+            raise ToolError(f"the query is longer than {MAX_QUERY_CHARS} characters; ask for less at a time")
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and CONTROL_RE.search(item):
                 raise ToolError(f"query parameter {key!r} contains control characters")

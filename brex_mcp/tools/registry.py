@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from ..audit import AuditLog
 from ..config import ConfigError, Settings
@@ -54,23 +54,23 @@ class ToolSpec:
         return self.annotations
 
 
-def register_tools(server: MCPServer[Any], specs: Sequence[ToolSpec], settings: Settings) -> list[str]:
-    """Register the tools the operator allows: read-only mode by annotations first, then the exclusions,
-    then the allowlist. The same filter serves every transport because it decides what exists."""
+def build_tools(specs: Sequence[ToolSpec], settings: Settings) -> list[Tool]:
+    """The tools the operator allows: read-only mode by annotations first, then the exclusions, then the
+    allowlist. The same list serves every transport because it decides what exists."""
     known = {spec.name for spec in specs}
     named = (settings.tools or frozenset()) | settings.exclude_tools
     if named - known:
         raise ConfigError(
             f"unknown tool name(s) {', '.join(sorted(named - known))}; the tools are {', '.join(sorted(known))}"
         )
-    names = []
+    tools = []
     for spec in specs:
         annotations = spec.annotations_for(settings.read_only)
         if settings.read_only and not annotations.read_only_hint:
             continue
         if spec.name in settings.exclude_tools or (settings.tools is not None and spec.name not in settings.tools):
             continue
-        server.add_tool(
+        tool = Tool.from_function(
             spec.fn,
             name=spec.name,
             title=spec.title,
@@ -78,10 +78,24 @@ def register_tools(server: MCPServer[Any], specs: Sequence[ToolSpec], settings: 
             annotations=annotations,
             structured_output=True,
         )
-        names.append(spec.name)
-    if not names:
+        _strict_arguments(tool)
+        tools.append(tool)
+    if not tools:
         raise ConfigError("the tool selection leaves no tools to serve; check --tools, --exclude-tools, --read-only")
-    return names
+    return tools
+
+
+def _strict_arguments(tool: Tool) -> None:
+    """Refuse unknown argument names and loose coercions ("5" for 5): a misspelt filter must not be ignored.
+
+    The SDK builds the argument model with pydantic's defaults; we derive a strict subclass from it and
+    publish its schema, which then also tells the model `additionalProperties: false`.
+    """
+    loose = tool.fn_metadata.arg_model
+    config = ConfigDict(**{**loose.model_config, "extra": "forbid", "strict": True})
+    strict = type(loose.__name__, (loose,), {"model_config": config, "__module__": loose.__module__})
+    tool.fn_metadata.arg_model = strict
+    tool.parameters = strict.model_json_schema(by_alias=True)
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:

@@ -13,7 +13,7 @@ from pydantic import Field
 from ..models import Transaction, transaction_from_brex
 from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
-from .inputs import ID_PATTERN, Cursor, DateBound, start_position, utc_date
+from .inputs import ID_PATTERN, Cursor, DateBound, start_position
 from .registry import READ, ToolSpec, app_state, structured, tool_errors
 
 FILTERED_PAGE = 500  # an end-date filter may skip many rows: read big pages
@@ -42,18 +42,19 @@ async def list_transactions(
         Field(max_length=50, description="Only transactions on cards of these Brex user ids"),
     ] = None,
     posted_at_start: Annotated[
-        DateBound | None, Field(description="First posted date to include (inclusive), YYYY-MM-DD, UTC")
+        DateBound | None,
+        Field(description="First posted date to include (inclusive); a datetime counts by its UTC date"),
     ] = None,
     posted_at_end: Annotated[
-        DateBound | None, Field(description="Last posted date to include (inclusive), YYYY-MM-DD, UTC")
+        DateBound | None,
+        Field(description="Last posted date to include (inclusive); a datetime counts by its UTC date"),
     ] = None,
 ) -> Annotated[CallToolResult, TransactionPage]:
-    start_day = utc_date(posted_at_start) if posted_at_start is not None else None
-    end_day = utc_date(posted_at_end) if posted_at_end is not None else None
+    start_day, end_day = posted_at_start, posted_at_end
     if start_day and end_day and start_day > end_day:
         raise ToolError(f"posted_at_start ({start_day}) is after posted_at_end ({end_day}); nothing can match.")
     state = app_state(ctx)
-    start = start_position(cursor, FILTERED_PAGE if end_day else limit)
+    start = start_position(cursor, FILTERED_PAGE if end_day else limit, "list_transactions")
 
     def accept(row: Any) -> bool:
         posted = _posted(row)
@@ -75,7 +76,7 @@ async def list_transactions(
     return structured(
         TransactionPage(
             transactions=[transaction_from_brex(row) for row in result.rows],
-            next_cursor=result.next.encode() if result.next else None,
+            next_cursor=result.next.encode("list_transactions") if result.next else None,
             has_more=result.has_more,
         )
     )

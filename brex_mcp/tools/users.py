@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from ..models import User, UserDetail, user_detail_from_unified, user_from_unified
 from ..output import Output
@@ -32,11 +32,15 @@ async def list_users(
     email: Annotated[
         str | None, Field(min_length=3, max_length=320, description="Exact email, case-insensitive")
     ] = None,
-    status: Annotated[UserStatus | None, Field(description="Only users with this status")] = None,
+    status: Annotated[
+        UserStatus | None,
+        BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
+        Field(description="Only users with this status (any case)"),
+    ] = None,
 ) -> Annotated[CallToolResult, UserPage]:
     client = app_state(ctx).client
     filtering = email is not None or status is not None
-    start = start_position(cursor, UPSTREAM_PAGE if filtering else limit)
+    start = start_position(cursor, UPSTREAM_PAGE if filtering else limit, "list_users")
     wanted_email = email.casefold() if email else None
 
     def accept(row: Any) -> bool:
@@ -67,7 +71,7 @@ async def list_users(
     return structured(
         UserPage(
             users=[user_from_unified(row) for row in result.rows],
-            next_cursor=result.next.encode() if result.next else None,
+            next_cursor=result.next.encode("list_users") if result.next else None,
             has_more=result.has_more,
         )
     )
