@@ -58,3 +58,15 @@ async def client(settings: Settings, mode: str) -> AsyncIterator[Any]:
 
     async with Client(build_server(settings), mode=mode) as c:
         yield c
+
+
+def answering(action: str, content: dict[str, Any] | None = None, questions: list[str] | None = None) -> Any:
+    """An elicitation callback that gives one fixed answer and records each question it was asked."""
+    from mcp.types import ElicitResult
+
+    async def callback(_context: Any, params: Any) -> ElicitResult:
+        if questions is not None:
+            questions.append(params.message)
+        return ElicitResult(action=action, content=content)  # type: ignore[arg-type]
+
+    return callback

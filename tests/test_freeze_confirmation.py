@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import pytest
 from mcp import Client
-from mcp.types import ElicitResult
 
 from brex_mcp.server import build_server
+from tests.conftest import answering
 
 pytestmark = pytest.mark.anyio
-
-
-def answering(action, content=None, questions=None):
-    async def callback(_context, params):
-        if questions is not None:
-            questions.append(params.message)
-        return ElicitResult(action=action, content=content)
-
-    return callback
 
 
 def active_card(sandbox):

@@ -7,22 +7,12 @@ import stat
 
 import pytest
 from mcp import Client
-from mcp.types import ElicitResult
 
 from brex_mcp.config import ConfigError
 from brex_mcp.server import build_server
-from tests.conftest import settings_for
+from tests.conftest import answering, settings_for
 
 pytestmark = pytest.mark.anyio
-
-
-def answering(action, content=None, questions=None):
-    async def callback(_context, params):
-        if questions is not None:
-            questions.append(params.message)
-        return ElicitResult(action=action, content=content)
-
-    return callback
 
 
 YES = answering("accept", {"confirm": True})
