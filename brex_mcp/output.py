@@ -19,7 +19,8 @@ def _absent_not_null(schema: dict[str, Any], _cls: type) -> None:
         prop.pop("title", None)  # generated from the field name: bytes in tools/list that say nothing
         if name in required:
             continue
-        prop.pop("default", None)
+        if prop.get("default", 0) is None:
+            del prop["default"]
         branches = prop.get("anyOf")
         if isinstance(branches, list) and {"type": "null"} in branches:
             rest = [b for b in branches if b != {"type": "null"}]
@@ -28,6 +29,13 @@ def _absent_not_null(schema: dict[str, Any], _cls: type) -> None:
                 prop.update(rest[0])
             else:
                 prop["anyOf"] = rest
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A whole published schema, $defs included, without generated titles or null branches of optional fields."""
+    for model in [schema, *schema.get("$defs", {}).values()]:
+        _absent_not_null(model, type(None))
+    return schema
 
 
 class Output(BaseModel):

@@ -19,6 +19,7 @@ from ..config import ConfigError, Settings
 from ..directory import Directory
 from ..errors import MalformedResponse, UpstreamError
 from ..idempotency import KeyMemory
+from ..output import compact_schema
 from ..truto import TrutoClient
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -89,13 +90,14 @@ def _strict_arguments(tool: Tool) -> None:
     """Refuse unknown argument names and loose coercions ("5" for 5): a misspelt filter must not be ignored.
 
     The SDK builds the argument model with pydantic's defaults; we derive a strict subclass from it and
-    publish its schema, which then also tells the model `additionalProperties: false`.
+    publish its schema, which then also tells the model `additionalProperties: false`. Optional arguments
+    are published without their null branch: leaving one out is how to say "none".
     """
     loose = tool.fn_metadata.arg_model
     config = ConfigDict(**{**loose.model_config, "extra": "forbid", "strict": True})
     strict = type(loose.__name__, (loose,), {"model_config": config, "__module__": loose.__module__})
     tool.fn_metadata.arg_model = strict
-    tool.parameters = strict.model_json_schema(by_alias=True)
+    tool.parameters = compact_schema(strict.model_json_schema(by_alias=True))
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:
