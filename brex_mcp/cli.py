@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", parents=[common], help="serve MCP (the default)")
     commands.add_parser("tools", parents=[common], help="list the tools and exit")
+    commands.add_parser(
+        "doctor", parents=[common], help="check configuration, credentials and scopes; exit 1 on a problem"
+    )
     call = commands.add_parser("call", parents=[common], help="call one tool and print its result as JSON")
     call.add_argument("tool", help="tool name, e.g. list_users")
     call.add_argument("arguments", nargs="?", default="{}", help="tool arguments as a JSON object")
@@ -142,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry ids; keep them out of logs
+    if args.command == "doctor":
+        return _doctor(args)
     try:
         http = None
         if args.transport != "stdio" and args.command in (None, "serve"):
@@ -166,6 +171,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         serve_http(server, args.transport, http)
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import anyio
+
+    from .doctor import diagnose, render
+
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"[FAIL] configuration: {exc}")
+        return EXIT_TOOL_ERROR
+    checks = anyio.run(diagnose, settings)
+    print(render(checks))
+    return EXIT_TOOL_ERROR if any(check.status == "fail" for check in checks) else 0
 
 
 def _print_tools(server: Any) -> int:

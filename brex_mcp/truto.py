@@ -110,10 +110,13 @@ class TrutoClient:
         params: Query | None = None,
         json_body: Any = None,
         idempotency_key: str | None = None,
+        account_query: bool = True,
     ) -> Response:
+        """`account_query=False` is for Truto's admin routes, which name the account in the path."""
         method = method.upper()
         query = encode_query(params)
-        query.append(("integrated_account_id", self.account_id))
+        if account_query:
+            query.append(("integrated_account_id", self.account_id))
         headers = {"Authorization": f"Bearer {self._token}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key

@@ -255,6 +255,15 @@ class Sandbox:
         """The live company state (Brex-shaped dicts); edits are visible to later requests."""
         return self._get_data()
 
+    @property
+    def account_status(self) -> str:
+        """The integrated account's status as Truto reports it; set it to e.g. "needs_reauth" in tests."""
+        return self._app.gateway.account_status
+
+    @account_status.setter
+    def account_status(self, value: str) -> None:
+        self._app.gateway.account_status = value
+
     # -- requests --------------------------------------------------------------------------------
 
     @property

@@ -22,6 +22,19 @@ LIST_SHAPES: tuple[ListShape, ...] = ("brex_page", "truto_envelope")
 
 UNIFIED_USERS = "/unified/user-directory/users"
 CUSTOM_PREFIX = "/custom"
+ACCOUNT_PREFIX = "/integrated-account/"
+# What Truto's capabilities endpoint lists for a Brex account in the sandbox (resources and their methods).
+CAPABILITIES = [
+    {"resource": resource, "methods": [{"method": m, "name": f"{m}_brex_{resource}"} for m in methods]}
+    for resource, methods in (
+        ("users", ("list", "get", "create", "update")),
+        ("cards", ("list", "get", "create", "update", "lock", "unlock", "terminate")),
+        ("transactions", ("list",)),
+        ("departments", ("list", "get")),
+        ("locations", ("list", "get")),
+        ("titles", ("list", "get")),
+    )
+]
 TRACE_HEADER = "X-Brex-Trace-Id"
 
 # Brex user status -> Truto unified status; anything else is passed through raw, as Truto does.
@@ -117,12 +130,15 @@ class TrutoGateway:
         self.account_id = account_id
         self.brex = brex
         self.list_shape = list_shape
+        self.account_status = "active"  # Truto's values: active, connecting, needs_reauth, ...
 
     def handle(self, method: str, path: str, query: Query, headers: dict[str, str], body: bytes) -> HttpResponse:
         """``path`` is the raw request path (no query string); ``headers`` have lower-case names."""
         scheme, _, credential = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or credential.strip() != self.token:
             return truto_error(401, "Invalid API token")
+        if path.startswith(ACCOUNT_PREFIX):
+            return self._account(method, path[len(ACCOUNT_PREFIX) :], query)
         account = query.get("integrated_account_id")
         if not account or not account[0]:
             return truto_error(400, "missing integrated_account_id")
@@ -138,6 +154,27 @@ class TrutoGateway:
             user_id = decoded[len(UNIFIED_USERS) + 1 :]
             return self._unified_get(user_id) if method == "GET" else truto_error(405, "Method not allowed")
         return truto_error(404, f"No route for {method} {path}")
+
+    # -- admin routes about the integrated account --------------------------------------------------
+
+    def _account(self, method: str, rest: str, query: Query) -> HttpResponse:
+        account_id, _, tail = rest.partition("/")
+        if method != "GET" or account_id != self.account_id:
+            return truto_error(404, "Integrated account not found")
+        if tail == "":
+            return json_response(
+                200,
+                {
+                    "id": self.account_id,
+                    "status": self.account_status,
+                    "integration": {"name": "brex"},
+                    "environment_id": "sandbox-environment",
+                    "created_at": "2025-11-01T00:00:00.000Z",
+                },
+            )
+        if tail == "capabilities":
+            return json_response(200, {"proxy": CAPABILITIES})
+        return truto_error(404, f"No route for {method} {ACCOUNT_PREFIX}{rest}")
 
     # -- unified user directory ------------------------------------------------------------------
 
