@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -60,7 +61,10 @@ OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--truto-base-url",), {"help": "Truto API origin (env TRUTO_BASE_URL, default https://api.truto.one)"}),
     (
         ("--log-level",),
-        {"choices": ["DEBUG", "INFO", "WARNING", "ERROR"], "help": "stderr log level (default WARNING)"},
+        {
+            "choices": ["DEBUG", "INFO", "WARNING", "ERROR"],
+            "help": "stderr log level (env BREX_MCP_LOG_LEVEL, default WARNING)",
+        },
     ),
 ]
 
@@ -106,7 +110,7 @@ DEFAULTS: dict[str, Any] = {
     "allow_unknown_endpoints": False,
     "allowed_hosts": None,
     "allowed_origins": None,
-    "log_level": "WARNING",
+    "log_level": None,
     "command": None,
 }
 
@@ -143,8 +147,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry ids; keep them out of logs
+    from .logs import configure
+
+    configure(args.log_level or os.environ.get("BREX_MCP_LOG_LEVEL", "").upper() or "WARNING")
     if args.command == "doctor":
         return _doctor(args)
     try:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 
 from . import __version__
 from .audit import AuditLog
 from .config import ConfigError, Settings
 from .directory import Directory
 from .idempotency import KeyMemory
+from .logs import request_id
 from .tools import ALL_TOOLS, AppState, build_tools
 from .truto import TrutoClient
+
+log = logging.getLogger("brex_mcp.calls")
 
 INSTRUCTIONS = """\
 Brex (corporate cards and spend) for one company, reached through Truto.
@@ -61,5 +68,31 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
         lifespan=lifespan,
         log_level="WARNING",
         tools=build_tools(ALL_TOOLS, settings),
+        middleware=[RequestIds()],
     )
     return server
+
+
+class RequestIds(ServerMiddleware[Any]):
+    """Gives every tool call an id for its log lines and upstream requests, and logs its outcome."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        tool = ctx.params.get("name") if isinstance(ctx.params, dict) else None
+        token = request_id.set(uuid.uuid4().hex[:16])
+        started = time.perf_counter()
+        try:
+            result = await call_next(ctx)
+            is_error = bool(getattr(result, "is_error", False) or (isinstance(result, dict) and result.get("isError")))
+            log.info(
+                "tool call finished",
+                extra={
+                    "tool": tool,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "is_error": is_error,
+                },
+            )
+            return result
+        finally:
+            request_id.reset(token)

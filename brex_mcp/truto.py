@@ -29,6 +29,7 @@ from .errors import (
     UpstreamError,
     error_for_status,
 )
+from .logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,8 @@ class TrutoClient:
         if account_query:
             query.append(("integrated_account_id", self.account_id))
         headers = {"Authorization": f"Bearer {self._token}"}
+        if call_id := request_id.get():
+            headers["X-Request-Id"] = call_id
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         content = None
