@@ -16,13 +16,19 @@ MAX_ARGUMENT_CHARS = 4000
 class AuditLog:
     """Opened at start-up so a server that cannot record writes never starts; writes are serialized."""
 
-    def __init__(self, path: Path, account_id: str) -> None:
+    def __init__(self, path: Path, account_id: str = "") -> None:
         self.path = path
         self._account = account_id
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._file = os.fdopen(fd, "a", encoding="utf-8")
+
+    def bound_to(self, account_id: str) -> AuditLog:
+        """The same file, recording for another integrated account (hosted mode serves many)."""
+        view = object.__new__(AuditLog)
+        view.path, view._account, view._lock, view._file = self.path, account_id, self._lock, self._file
+        return view
 
     def record(
         self,

@@ -58,6 +58,14 @@ OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     ),
     (("--allowed-origins",), {"metavar": "O1,O2", "help": "browser Origins allowed (env BREX_MCP_ALLOWED_ORIGINS)"}),
     (("--integrated-account-id",), {"help": "Truto integrated account id (env TRUTO_INTEGRATED_ACCOUNT_ID)"}),
+    (
+        ("--allowed-accounts",),
+        {
+            "metavar": "A,B",
+            "help": "hosted mode: HTTP calls choose one of these accounts with the X-Truto-Integrated-Account-Id "
+            "header (env BREX_MCP_ALLOWED_ACCOUNTS)",
+        },
+    ),
     (("--truto-base-url",), {"help": "Truto API origin (env TRUTO_BASE_URL, default https://api.truto.one)"}),
     (
         ("--log-level",),
@@ -110,6 +118,7 @@ DEFAULTS: dict[str, Any] = {
     "allow_unknown_endpoints": False,
     "allowed_hosts": None,
     "allowed_origins": None,
+    "allowed_accounts": None,
     "log_level": None,
     "command": None,
 }
@@ -128,10 +137,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.sandbox:
         from .sandbox import Sandbox
 
-        sandbox = Sandbox()
+        hosted = [a for a in (args.allowed_accounts or "").split(",") if a.strip()]
+        others = {account.strip(): 100 + i for i, account in enumerate(hosted)}  # each its own company
+        sandbox = Sandbox(other_accounts={a: seed for a, seed in others.items() if a != "sandbox-account"})
         url = sandbox.start()
         print(f"brex-mcp: sandbox mode, a simulated company served on {url} (no real Brex data)", file=sys.stderr)
-        credentials = (sandbox.token, sandbox.account_id, url)
+        default = "" if hosted and "sandbox-account" not in others else sandbox.account_id
+        credentials = (sandbox.token, default, url)
     return settings_from_env(
         credentials=credentials,
         integrated_account_id=args.integrated_account_id,
@@ -142,6 +154,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         confirm_writes=args.confirm_writes,
         audit_log=args.audit_log,
         allow_unknown_endpoints=args.allow_unknown_endpoints or None,
+        allowed_accounts=args.allowed_accounts,
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 DEFAULT_TRUTO_BASE_URL = "https://api.truto.one"
 Transport = Literal["stdio", "sse", "streamable-http"]
@@ -26,6 +26,8 @@ ENV_ALLOW_UNKNOWN = "BREX_MCP_ALLOW_UNKNOWN_ENDPOINTS"
 ENV_HTTP_TOKEN = "BREX_MCP_HTTP_TOKEN"
 ENV_ALLOWED_HOSTS = "BREX_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "BREX_MCP_ALLOWED_ORIGINS"
+ENV_ALLOWED_ACCOUNTS = "BREX_MCP_ALLOWED_ACCOUNTS"
+ACCOUNT_HEADER = "x-truto-integrated-account-id"
 
 ConfirmWrites = Literal["auto", "always", "never"]
 
@@ -51,7 +53,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     truto_api_token: SecretStr
-    integrated_account_id: str = Field(min_length=1)
+    # The account for calls that do not choose one; may be empty in hosted mode, where each call must.
+    integrated_account_id: str = ""
+    # Hosted mode: HTTP calls choose their account with the X-Truto-Integrated-Account-Id header, from this list.
+    allowed_accounts: frozenset[str] | None = None
     truto_base_url: str = DEFAULT_TRUTO_BASE_URL
     read_only: bool = False
     # Tool selection: read_only wins over everything, then exclude_tools over tools.
@@ -64,6 +69,20 @@ class Settings(BaseModel):
     read_timeout: float = 20.0
     retry: RetryPolicy = RetryPolicy()
     max_pages_per_call: int = Field(default=20, ge=1)
+
+    @model_validator(mode="after")
+    def _an_account_for_every_call(self) -> Settings:
+        if not self.integrated_account_id and not self.allowed_accounts:
+            raise ValueError(
+                f"{ENV_ACCOUNT} is not set (or list the accounts calls may choose in {ENV_ALLOWED_ACCOUNTS})"
+            )
+        if (
+            self.allowed_accounts
+            and self.integrated_account_id
+            and self.integrated_account_id not in self.allowed_accounts
+        ):
+            raise ValueError(f"{ENV_ACCOUNT} must be one of {ENV_ALLOWED_ACCOUNTS} in hosted mode")
+        return self
 
     @field_validator("truto_base_url")
     @classmethod
@@ -133,7 +152,9 @@ def settings_from_env(
         token = env.get(ENV_TOKEN, "").strip()
         account = (cli.get("integrated_account_id") or env.get(ENV_ACCOUNT, "")).strip()
         base_url = cli.get("truto_base_url") or env.get(ENV_BASE_URL) or DEFAULT_TRUTO_BASE_URL
-        missing = [name for name, value in ((ENV_TOKEN, token), (ENV_ACCOUNT, account)) if not value]
+        hosted = bool(name_list(cli.get("allowed_accounts") or env.get(ENV_ALLOWED_ACCOUNTS)))
+        required = ((ENV_TOKEN, token),) if hosted else ((ENV_TOKEN, token), (ENV_ACCOUNT, account))
+        missing = [name for name, value in required if not value]
         if missing:
             raise ConfigError(
                 f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. "
@@ -159,6 +180,7 @@ def settings_from_env(
             )
             or frozenset(),
             confirm_writes=confirm,
+            allowed_accounts=name_list(cli.get("allowed_accounts") or env.get(ENV_ALLOWED_ACCOUNTS)),
             audit_log=Path(audit).expanduser() if audit else default_audit_log(env),
             allow_unknown_endpoints=allow_unknown,
         )

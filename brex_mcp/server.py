@@ -15,11 +15,9 @@ from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, Server
 from . import __version__
 from .audit import AuditLog
 from .config import ConfigError, Settings
-from .directory import Directory
-from .idempotency import KeyMemory
 from .logs import request_id
 from .tools import ALL_TOOLS, AppState, build_tools
-from .truto import TrutoClient
+from .truto import new_http_client
 
 log = logging.getLogger("brex_mcp.calls")
 
@@ -35,30 +33,24 @@ it is reversible in Brex. Writes may ask the user to confirm; dry_run=true shows
 - proxy_request reaches any other Brex endpoint (/v1/..., /v2/...)."""
 
 
-def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MCPServer[Any]:
-    """Build the server; `client` lets tests share one Truto client, otherwise the lifespan makes it.
+def build_server(settings: Settings) -> MCPServer[Any]:
+    """Build the server.
 
     Raises ConfigError when the tool selection is invalid or the audit log cannot be written: a server
     that cannot record its writes does not start.
     """
     try:
-        audit = AuditLog(settings.audit_log, settings.integrated_account_id)
+        audit = AuditLog(settings.audit_log)
     except OSError as exc:
         raise ConfigError(
             f"cannot write the audit log at {settings.audit_log} ({exc.strerror}); set BREX_MCP_AUDIT_LOG "
             "to a writable file"
         ) from None
-    keys = KeyMemory()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[AppState]:
-        own = client is None
-        truto = client or TrutoClient(settings)
-        try:
-            yield AppState(settings=settings, client=truto, audit=audit, keys=keys, directory=Directory(truto))
-        finally:
-            if own:
-                await truto.aclose()
+        async with new_http_client(settings) as http:
+            yield AppState(settings=settings, http=http, audit=audit)
 
     server: MCPServer[Any] = MCPServer(
         "brex-mcp",

@@ -60,12 +60,8 @@ class TrutoClient:
     ) -> None:
         self._settings = settings
         self._token = settings.truto_api_token.get_secret_value()
-        self._http = http or httpx.AsyncClient(
-            base_url=settings.truto_base_url,
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            headers={"Accept": "application/json", "User-Agent": "brex-mcp"},
-        )
+        self._own_http = http is None
+        self._http = http or new_http_client(settings)
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -78,7 +74,9 @@ class TrutoClient:
         return self._settings.integrated_account_id
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        """Closes the connection pool only if this client made it; a shared pool belongs to its owner."""
+        if self._own_http:
+            await self._http.aclose()
 
     # -- routes -------------------------------------------------------------------------------------
 
@@ -212,6 +210,16 @@ class TrutoClient:
         text = self._redact(f"{source} answered HTTP {status}: {message or raw.reason_phrase}")
         cls = error_for_status(status, truto_blocked=truto_blocked)
         return cls(text, status=status, remote=remote, trace_id=trace_id, code=code, retry_after_seconds=retry_after)
+
+
+def new_http_client(settings: Settings) -> httpx.AsyncClient:
+    """The pooled connection to Truto, with timeouts on every call; one per process."""
+    return httpx.AsyncClient(
+        base_url=settings.truto_base_url,
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        headers={"Accept": "application/json", "User-Agent": "brex-mcp"},
+    )
 
 
 def unwrap_custom(data: Any) -> Any:

@@ -8,9 +8,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+from brex_mcp.config import HttpSettings
 
 SERVER = [sys.executable, "-m", "brex_mcp"]
 
@@ -103,3 +107,27 @@ class RawStdio:
         rest, stderr = self.proc.communicate(timeout=20)  # closes stdin: the server sees EOF and exits
         self.lines += rest.splitlines(keepends=True)
         return stderr
+
+
+@contextmanager
+def serving(sandbox, http: HttpSettings, transport: str = "streamable-http", **overrides: Any) -> Iterator[str]:
+    """Our real app under uvicorn on 127.0.0.1, whatever host the settings describe."""
+    import uvicorn
+
+    from brex_mcp.server import build_server
+    from brex_mcp.transports import build_http_app
+    from tests.conftest import settings_for
+
+    port = free_port()
+    app = build_http_app(build_server(settings_for(sandbox, **overrides)), transport, http)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
 from brex_mcp.config import ConfigError, HttpSettings, http_settings_from_env
-from brex_mcp.server import build_server
-from brex_mcp.transports import build_http_app
-from tests.conftest import settings_for
-from tests.processes import SERVER, clean_env, free_port
+from tests.processes import SERVER, clean_env, free_port, serving
 
 TOKEN = "s3cret-http-token-0123456789"
 INITIALIZE = {
@@ -27,24 +19,6 @@ INITIALIZE = {
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}},
 }
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-
-
-@contextmanager
-def serving(sandbox, http: HttpSettings, transport: str = "streamable-http") -> Iterator[str]:
-    """Our real app under uvicorn on 127.0.0.1, whatever host the settings describe."""
-    port = free_port()
-    app = build_http_app(build_server(settings_for(sandbox)), transport, http)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def post(url: str, *, headers: dict | None = None, content: bytes | None = None) -> httpx.Response:

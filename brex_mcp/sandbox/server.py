@@ -15,6 +15,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -220,7 +221,9 @@ class Sandbox:
         *,
         token: str | None = None,
         account_id: str = DEFAULT_ACCOUNT_ID,
+        other_accounts: dict[str, int] | None = None,
     ) -> None:
+        """`other_accounts` maps further integrated account ids to the seeds of their own companies."""
         if custom_list_shape not in LIST_SHAPES:
             raise ValueError(f"custom_list_shape must be one of {LIST_SHAPES}, got {custom_list_shape!r}")
         self.seed = seed
@@ -234,6 +237,10 @@ class Sandbox:
         self._data_lock = threading.Lock()
         brex = BrexEmulator(self._get_data, trace_prefix=secrets.token_hex(4))
         gateway = TrutoGateway(token=self.token, account_id=account_id, brex=brex, list_shape=custom_list_shape)
+        self._others: dict[str, CompanyData] = {}
+        self._other_seeds = dict(other_accounts or {})
+        for other in self._other_seeds:
+            gateway.companies[other] = BrexEmulator(self._data_getter(other), trace_prefix=secrets.token_hex(4))
         self._app = _App(gateway, self.faults)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -249,6 +256,19 @@ class Sandbox:
                 if self._data is None:
                     self._data = fresh_company(self.seed)
         return self._data
+
+    def _data_getter(self, account: str) -> Callable[[], CompanyData]:
+        def get() -> CompanyData:
+            with self._data_lock:
+                if account not in self._others:
+                    self._others[account] = fresh_company(self._other_seeds[account])
+            return self._others[account]
+
+        return get
+
+    def data_for(self, account: str) -> CompanyData:
+        """The company behind an integrated account: the primary's is `data`, others' come from `other_accounts`."""
+        return self.data if account == self.account_id else self._data_getter(account)()
 
     @property
     def data(self) -> CompanyData:

@@ -129,6 +129,8 @@ class TrutoGateway:
         self.token = token
         self.account_id = account_id
         self.brex = brex
+        # More integrated accounts, each its own company, for testing a server that serves several.
+        self.companies: dict[str, BrexEmulator] = {account_id: brex}
         self.list_shape = list_shape
         self.account_status = "active"  # Truto's values: active, connecting, needs_reauth, ...
 
@@ -142,30 +144,31 @@ class TrutoGateway:
         account = query.get("integrated_account_id")
         if not account or not account[0]:
             return truto_error(400, "missing integrated_account_id")
-        if account[0] != self.account_id:
+        brex = self.companies.get(account[0])
+        if brex is None:
             return truto_error(404, "Integrated account not found")
 
         decoded = unquote(path)
         if decoded == CUSTOM_PREFIX or decoded.startswith(CUSTOM_PREFIX + "/"):
-            return self._custom(method, decoded[len(CUSTOM_PREFIX) :] or "/", query, headers, body)
+            return self._custom(brex, method, decoded[len(CUSTOM_PREFIX) :] or "/", query, headers, body)
         if decoded.rstrip("/") == UNIFIED_USERS:
-            return self._unified_list(query) if method == "GET" else truto_error(405, "Method not allowed")
+            return self._unified_list(brex, query) if method == "GET" else truto_error(405, "Method not allowed")
         if decoded.startswith(UNIFIED_USERS + "/") and decoded.count("/") == 4:
             user_id = decoded[len(UNIFIED_USERS) + 1 :]
-            return self._unified_get(user_id) if method == "GET" else truto_error(405, "Method not allowed")
+            return self._unified_get(brex, user_id) if method == "GET" else truto_error(405, "Method not allowed")
         return truto_error(404, f"No route for {method} {path}")
 
     # -- admin routes about the integrated account --------------------------------------------------
 
     def _account(self, method: str, rest: str, query: Query) -> HttpResponse:
         account_id, _, tail = rest.partition("/")
-        if method != "GET" or account_id != self.account_id:
+        if method != "GET" or account_id not in self.companies:
             return truto_error(404, "Integrated account not found")
         if tail == "":
             return json_response(
                 200,
                 {
-                    "id": self.account_id,
+                    "id": account_id,
                     "status": self.account_status,
                     "integration": {"name": "brex"},
                     "environment_id": "sandbox-environment",
@@ -178,7 +181,7 @@ class TrutoGateway:
 
     # -- unified user directory ------------------------------------------------------------------
 
-    def _unified_list(self, query: Query) -> HttpResponse:
+    def _unified_list(self, brex: BrexEmulator, query: Query) -> HttpResponse:
         limit_text = (query.get("limit") or [""])[0]
         limit = 100
         if limit_text:
@@ -195,7 +198,7 @@ class TrutoGateway:
             if decoded is None:
                 return truto_error(400, "next_cursor is invalid")
             offset = decoded
-        data = self.brex.data
+        data = brex.data
         users = data.users[offset : offset + limit]
         more = offset + limit < len(data.users)
         result = [unified_user(u, data) for u in users]
@@ -209,20 +212,22 @@ class TrutoGateway:
             },
         )
 
-    def _unified_get(self, user_id: str) -> HttpResponse:
-        answer = self.brex.handle("GET", f"/v2/users/{user_id}", {}, {}, b"")
+    def _unified_get(self, brex: BrexEmulator, user_id: str) -> HttpResponse:
+        answer = brex.handle("GET", f"/v2/users/{user_id}", {}, {}, b"")
         if not answer.ok:
             return remote_error(answer.status, answer.body, answer.trace_id)
-        return json_response(200, unified_user(answer.body, self.brex.data))
+        return json_response(200, unified_user(answer.body, brex.data))
 
     # -- custom passthrough ----------------------------------------------------------------------
 
-    def _custom(self, method: str, brex_path: str, query: Query, headers: dict[str, str], body: bytes) -> HttpResponse:
+    def _custom(
+        self, brex: BrexEmulator, method: str, brex_path: str, query: Query, headers: dict[str, str], body: bytes
+    ) -> HttpResponse:
         forwarded = {k: v for k, v in query.items() if k != "integrated_account_id"}
         if self.list_shape == "truto_envelope" and "next_cursor" in forwarded:
             # Truto's own pagination param becomes Brex's ``cursor`` on the way through.
             forwarded["cursor"] = forwarded.pop("next_cursor")
-        answer = self.brex.handle(method, brex_path, forwarded, headers, body)
+        answer = brex.handle(method, brex_path, forwarded, headers, body)
         return self.wrap(answer)
 
     def wrap(self, answer: BrexResponse) -> HttpResponse:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -15,7 +16,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 from ..audit import AuditLog
-from ..config import ConfigError, Settings
+from ..config import ACCOUNT_HEADER, ConfigError, Settings
 from ..directory import Directory
 from ..errors import MalformedResponse, UpstreamError
 from ..idempotency import KeyMemory
@@ -26,14 +27,34 @@ READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_h
 
 
 @dataclass
-class AppState:
-    """What every tool call shares for the life of the process."""
+class AccountState:
+    """What tool calls for one integrated account share: its client view, audit binding, keys, names."""
 
     settings: Settings
     client: TrutoClient
     audit: AuditLog
     keys: KeyMemory
     directory: Directory
+
+
+@dataclass
+class AppState:
+    """What every tool call shares for the life of the process: one connection pool, one audit file, and a
+    state per integrated account, so nothing (cached names, idempotency keys) crosses accounts."""
+
+    settings: Settings
+    http: httpx.AsyncClient
+    audit: AuditLog
+    accounts: dict[str, AccountState] = field(default_factory=dict)
+
+    def for_account(self, account_id: str) -> AccountState:
+        state = self.accounts.get(account_id)
+        if state is None:
+            settings = self.settings.model_copy(update={"integrated_account_id": account_id})
+            client = TrutoClient(settings, http=self.http)
+            state = AccountState(settings, client, self.audit.bound_to(account_id), KeyMemory(), Directory(client))
+            self.accounts[account_id] = state
+        return state
 
 
 @dataclass(frozen=True)
@@ -100,11 +121,28 @@ def _strict_arguments(tool: Tool) -> None:
     tool.parameters = compact_schema(strict.model_json_schema(by_alias=True))
 
 
-def app_state(ctx: Context[Any, Any]) -> AppState:
+def app_state(ctx: Context[Any, Any]) -> AccountState:
+    """The state for the account this call is for: the header's in hosted mode, else the configured one."""
     state = ctx.request_context.lifespan_context
     if not isinstance(state, AppState):  # only when a server is built without our lifespan
         raise RuntimeError("brex-mcp tools need the server lifespan's AppState")
-    return state
+    return state.for_account(call_account(state.settings, ctx.headers))
+
+
+def call_account(settings: Settings, headers: Mapping[str, str] | None) -> str:
+    chosen = None
+    for name, value in (headers or {}).items():
+        if name.lower() == ACCOUNT_HEADER:
+            chosen = value.strip()
+    if chosen is None:
+        if settings.integrated_account_id:
+            return settings.integrated_account_id
+        raise ToolError(f"This server serves several accounts: send the {ACCOUNT_HEADER} header to choose one.")
+    if not settings.allowed_accounts:
+        raise ToolError(f"This server serves one account; the {ACCOUNT_HEADER} header is not accepted.")
+    if chosen not in settings.allowed_accounts:
+        raise ToolError(f"Integrated account {chosen[:80]!r} is not one this server may serve.")
+    return chosen
 
 
 @contextmanager
