@@ -57,6 +57,10 @@ OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         {"metavar": "H1,H2", "help": "Host names HTTP clients use; required off loopback (env BREX_MCP_ALLOWED_HOSTS)"},
     ),
     (("--allowed-origins",), {"metavar": "O1,O2", "help": "browser Origins allowed (env BREX_MCP_ALLOWED_ORIGINS)"}),
+    (
+        ("--stateless",),
+        FLAG | {"help": "no sticky sessions, for replicas (env BREX_MCP_STATELESS; needs BREX_MCP_STATE_KEYS)"},
+    ),
     (("--integrated-account-id",), {"help": "Truto integrated account id (env TRUTO_INTEGRATED_ACCOUNT_ID)"}),
     (
         ("--allowed-accounts",),
@@ -119,6 +123,7 @@ DEFAULTS: dict[str, Any] = {
     "allowed_hosts": None,
     "allowed_origins": None,
     "allowed_accounts": None,
+    "stateless": False,
     "log_level": None,
     "command": None,
 }
@@ -169,12 +174,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         http = None
         if args.transport != "stdio" and args.command in (None, "serve"):
             http = http_settings_from_env(
-                host=args.host, port=args.port, allowed_hosts=args.allowed_hosts, allowed_origins=args.allowed_origins
+                host=args.host,
+                port=args.port,
+                allowed_hosts=args.allowed_hosts,
+                allowed_origins=args.allowed_origins,
+                stateless=args.stateless or None,
             )
         settings = _settings(args)
         from .server import build_server  # importing mcp is most of start-up: only once config is sound
 
-        server = build_server(settings)
+        keys = [key.get_secret_value() for key in http.state_keys] if http else []
+        server = build_server(settings, state_keys=keys)
     except ConfigError as exc:
         print(f"brex-mcp: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -27,6 +27,8 @@ ENV_HTTP_TOKEN = "BREX_MCP_HTTP_TOKEN"
 ENV_ALLOWED_HOSTS = "BREX_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "BREX_MCP_ALLOWED_ORIGINS"
 ENV_ALLOWED_ACCOUNTS = "BREX_MCP_ALLOWED_ACCOUNTS"
+ENV_STATELESS = "BREX_MCP_STATELESS"
+ENV_STATE_KEYS = "BREX_MCP_STATE_KEYS"
 ACCOUNT_HEADER = "x-truto-integrated-account-id"
 
 ConfirmWrites = Literal["auto", "always", "never"]
@@ -207,6 +209,9 @@ class HttpSettings(BaseModel):
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1024 * 1024
+    # Replicas behind a load balancer: no sticky sessions, and one secret ring to seal request state.
+    stateless: bool = False
+    state_keys: tuple[SecretStr, ...] = ()
 
     @property
     def loopback(self) -> bool:
@@ -220,19 +225,30 @@ def http_settings_from_env(
     port: int = 8000,
     allowed_hosts: str | None = None,
     allowed_origins: str | None = None,
+    stateless: bool | None = None,
 ) -> HttpSettings:
     """Refuse, before binding, any setup that would expose the server without a token and a host list."""
     env = os.environ if env is None else env
     token = env.get(ENV_HTTP_TOKEN, "").strip()
     hosts = name_list(allowed_hosts if allowed_hosts is not None else env.get(ENV_ALLOWED_HOSTS)) or frozenset()
     origins = name_list(allowed_origins if allowed_origins is not None else env.get(ENV_ALLOWED_ORIGINS)) or frozenset()
+    keys = tuple(SecretStr(k.strip()) for k in env.get(ENV_STATE_KEYS, "").split(",") if k.strip())
     settings = HttpSettings(
         host=host,
         port=port,
         token=SecretStr(token) if token else None,
         allowed_hosts=tuple(sorted(hosts)),
         allowed_origins=tuple(sorted(origins)),
+        stateless=bool(stateless) or env_flag(env, ENV_STATELESS),
+        state_keys=keys,
     )
+    if any(len(k.get_secret_value()) < 32 for k in keys):
+        raise ConfigError(f"each key in {ENV_STATE_KEYS} must be at least 32 characters of random data")
+    if settings.stateless and not keys:
+        raise ConfigError(
+            f"--stateless serves replicas behind a load balancer; set {ENV_STATE_KEYS} to the same secret "
+            "(32+ random characters) on every replica so a confirmation asked by one can be answered at another."
+        )
     if not settings.loopback:
         if settings.token is None:
             raise ConfigError(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.server.request_state import RequestStateSecurity
 
 from . import __version__
 from .audit import AuditLog
@@ -33,8 +34,8 @@ it is reversible in Brex. Writes may ask the user to confirm; dry_run=true shows
 - proxy_request reaches any other Brex endpoint (/v1/..., /v2/...)."""
 
 
-def build_server(settings: Settings) -> MCPServer[Any]:
-    """Build the server.
+def build_server(settings: Settings, *, state_keys: Sequence[str] = ()) -> MCPServer[Any]:
+    """Build the server; `state_keys` seal request state so replicas can finish each other's confirmations.
 
     Raises ConfigError when the tool selection is invalid or the audit log cannot be written: a server
     that cannot record its writes does not start.
@@ -61,6 +62,7 @@ def build_server(settings: Settings) -> MCPServer[Any]:
         log_level="WARNING",
         tools=build_tools(ALL_TOOLS, settings),
         middleware=[RequestIds()],
+        request_state_security=RequestStateSecurity(keys=list(state_keys)) if state_keys else None,
     )
     return server
 

@@ -74,7 +74,10 @@ def build_http_app(server: MCPServer[Any], transport: str, http: HttpSettings) -
         app = server.sse_app(max_request_body_size=http.max_body_bytes, transport_security=security, host=http.host)
     else:
         app = server.streamable_http_app(
-            max_request_body_size=http.max_body_bytes, transport_security=security, host=http.host
+            max_request_body_size=http.max_body_bytes,
+            transport_security=security,
+            host=http.host,
+            stateless_http=http.stateless,
         )
     if http.token is not None:
         return BearerAuth(app, http.token.get_secret_value())

@@ -110,7 +110,14 @@ class RawStdio:
 
 
 @contextmanager
-def serving(sandbox, http: HttpSettings, transport: str = "streamable-http", **overrides: Any) -> Iterator[str]:
+def serving(
+    sandbox,
+    http: HttpSettings,
+    transport: str = "streamable-http",
+    *,
+    state_keys: tuple[str, ...] = (),
+    **overrides: Any,
+) -> Iterator[str]:
     """Our real app under uvicorn on 127.0.0.1, whatever host the settings describe."""
     import uvicorn
 
@@ -119,7 +126,7 @@ def serving(sandbox, http: HttpSettings, transport: str = "streamable-http", **o
     from tests.conftest import settings_for
 
     port = free_port()
-    app = build_http_app(build_server(settings_for(sandbox, **overrides)), transport, http)
+    app = build_http_app(build_server(settings_for(sandbox, **overrides), state_keys=state_keys), transport, http)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -45,10 +45,20 @@ class Consent(StrEnum):
     POLICY_NEVER = "not_asked_by_policy"  # --confirm-writes never
 
 
+MODERN_PROTOCOL = "2026-07-28"  # asks by returning input_required: needs no back-channel
+
+
 def can_elicit(ctx: Context) -> bool:
+    """The client declared form elicitation and this connection can carry the question.
+
+    Older protocol versions ask with a server-to-client request, which a stateless HTTP server cannot send.
+    """
     caps = ctx.client_capabilities
     elicitation = caps.elicitation if caps is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return False
+    version = ctx.protocol_version
+    return (version is not None and version >= MODERN_PROTOCOL) or bool(ctx.session.can_send_request)
 
 
 def ask(ctx: Context, question: str, tool: str, arguments: dict[str, Any]) -> Elicit[WriteConfirmation] | Consent:
