@@ -31,21 +31,26 @@ class Check:
     next_steps: list[str] = field(default_factory=list)
 
 
-async def diagnose(settings: Settings, client: TrutoClient | None = None) -> list[Check]:
-    """Run every check in order; later checks are skipped when Truto cannot be reached at all."""
+async def diagnose(settings: Settings) -> list[Check]:
+    """Run every check in order, for each account served; stop early when Truto cannot be reached at all."""
     checks = [_configuration(settings)]
-    own = client is None
-    truto = client or TrutoClient(settings)
-    try:
-        account = await _account(truto, settings)
-        checks.append(account)
-        if account.status == "fail" and account.name == "truto":
-            return checks
-        checks.append(await _capabilities(truto, settings))
-        checks += [await _probe(truto, *probe) for probe in SCOPE_PROBES]
-    finally:
-        if own:
+    accounts = sorted(settings.allowed_accounts or {settings.integrated_account_id})
+    for account_id in accounts:
+        account_settings = settings.model_copy(update={"integrated_account_id": account_id})
+        truto = TrutoClient(account_settings)
+        try:
+            found = await _account(truto, account_settings)
+            account_checks = [found]
+            if found.status == "fail" and found.name == "truto":
+                return checks + account_checks
+            account_checks.append(await _capabilities(truto, account_settings))
+            account_checks += [await _probe(truto, *probe) for probe in SCOPE_PROBES]
+        finally:
             await truto.aclose()
+        if len(accounts) > 1:
+            for check in account_checks:
+                check.name = f"{account_id}: {check.name}"
+        checks += account_checks
     return checks
 
 
@@ -53,7 +58,9 @@ def _configuration(settings: Settings) -> Check:
     token = settings.truto_api_token.get_secret_value()
     lines = [
         f"TRUTO_API_TOKEN set, {len(token)} characters",
-        f"integrated account {settings.integrated_account_id}",
+        f"integrated account {settings.integrated_account_id}"
+        if not settings.allowed_accounts
+        else f"hosted for {len(settings.allowed_accounts)} accounts",
         f"Truto at {settings.truto_base_url}",
         "read-only" if settings.read_only else "writes enabled",
         f"write confirmation {settings.confirm_writes}",

@@ -71,3 +71,12 @@ def test_doctor_never_prints_the_token_and_exits_1_on_a_failure():
 def test_doctor_without_credentials_names_them():
     done = subprocess.run([*SERVER, "doctor"], env=clean_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout.startswith("[FAIL] configuration: TRUTO_API_TOKEN")
+
+
+async def test_hosted_mode_checks_every_allowed_account_by_name():
+    with Sandbox(other_accounts={"acct-b": 11}) as sb:
+        sb.faults.add("/custom/v2/cards", 403, times=None, remote=True)
+        settings = settings_for(sb, integrated_account_id="", allowed_accounts=frozenset({"sandbox-account", "acct-b"}))
+        checks = by_name(await diagnose(settings))
+    assert checks["acct-b: account"].status == "ok" and checks["sandbox-account: account"].status == "ok"
+    assert checks["acct-b: scope cards.readonly"].status == "fail"
