@@ -138,7 +138,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    credentials = None
+    credentials = brex_credentials = None
     if args.sandbox:
         from .sandbox import Sandbox
 
@@ -149,8 +149,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         print(f"brex-mcp: sandbox mode, a simulated company served on {url} (no real Brex data)", file=sys.stderr)
         default = "" if hosted and "sandbox-account" not in others else sandbox.account_id
         credentials = (sandbox.token, default, url)
+        brex_credentials = (sandbox.brex_token, url)
     return settings_from_env(
         credentials=credentials,
+        brex_credentials=brex_credentials,
         integrated_account_id=args.integrated_account_id,
         truto_base_url=args.truto_base_url,
         read_only=args.read_only or None,

@@ -12,12 +12,18 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 DEFAULT_TRUTO_BASE_URL = "https://api.truto.one"
+DEFAULT_BREX_BASE_URL = "https://api.brex.com"
+DIRECT_ACCOUNT = "brex-direct"  # how audit lines name the one Brex account a direct token reaches
+Backend = Literal["truto", "brex"]
 Transport = Literal["stdio", "sse", "streamable-http"]
 
 ENV_TOKEN = "TRUTO_API_TOKEN"
 ENV_ACCOUNT = "TRUTO_INTEGRATED_ACCOUNT_ID"
 ENV_BASE_URL = "TRUTO_BASE_URL"
 ENV_READ_ONLY = "BREX_MCP_READ_ONLY"
+ENV_BREX_TOKEN = "BREX_API_TOKEN"
+ENV_BREX_BASE_URL = "BREX_BASE_URL"
+ENV_BACKEND = "BREX_MCP_BACKEND"
 ENV_TOOLS = "BREX_MCP_TOOLS"
 ENV_EXCLUDE_TOOLS = "BREX_MCP_EXCLUDE_TOOLS"
 ENV_CONFIRM_WRITES = "BREX_MCP_CONFIRM_WRITES"
@@ -54,7 +60,11 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    truto_api_token: SecretStr
+    # Which upstream: Truto (token + integrated account) or Brex directly (a Brex token).
+    backend: Backend = "truto"
+    truto_api_token: SecretStr | None = None
+    brex_api_token: SecretStr | None = None
+    brex_base_url: str = DEFAULT_BREX_BASE_URL
     # The account for calls that do not choose one; may be empty in hosted mode, where each call must.
     integrated_account_id: str = ""
     # Hosted mode: HTTP calls choose their account with the X-Truto-Integrated-Account-Id header, from this list.
@@ -72,31 +82,47 @@ class Settings(BaseModel):
     retry: RetryPolicy = RetryPolicy()
     max_pages_per_call: int = Field(default=20, ge=1)
 
+    @property
+    def upstream_token(self) -> SecretStr:
+        token = self.brex_api_token if self.backend == "brex" else self.truto_api_token
+        assert token is not None  # the validator guarantees it
+        return token
+
+    @property
+    def upstream_url(self) -> str:
+        return self.brex_base_url if self.backend == "brex" else self.truto_base_url
+
     @model_validator(mode="after")
-    def _an_account_for_every_call(self) -> Settings:
-        if not self.integrated_account_id and not self.allowed_accounts:
+    def _credentials_and_an_account_for_every_call(self) -> Settings:
+        if self.backend == "brex":
+            if self.brex_api_token is None:
+                raise ValueError(f"{ENV_BREX_TOKEN} is not set")
+            if self.allowed_accounts:
+                raise ValueError(f"{ENV_ALLOWED_ACCOUNTS} needs the Truto backend: a Brex token reaches one account")
+            return self
+        if self.truto_api_token is None:
+            raise ValueError(f"{ENV_TOKEN} is not set")
+        account, allowed = self.integrated_account_id, self.allowed_accounts
+        if not account and not allowed:
             raise ValueError(
-                f"{ENV_ACCOUNT} is not set (or list the accounts calls may choose in {ENV_ALLOWED_ACCOUNTS})"
+                f"{ENV_ACCOUNT} is not set (or list the accounts calls may choose: {ENV_ALLOWED_ACCOUNTS})"
             )
-        if (
-            self.allowed_accounts
-            and self.integrated_account_id
-            and self.integrated_account_id not in self.allowed_accounts
-        ):
+        if allowed and account and account not in allowed:
             raise ValueError(f"{ENV_ACCOUNT} must be one of {ENV_ALLOWED_ACCOUNTS} in hosted mode")
         return self
 
-    @field_validator("truto_base_url")
+    @field_validator("truto_base_url", "brex_base_url")
     @classmethod
-    def _https_unless_loopback(cls, value: str) -> str:
+    def _https_unless_loopback(cls, value: str, info: Any) -> str:
+        name = ENV_BASE_URL if info.field_name == "truto_base_url" else ENV_BREX_BASE_URL
         value = value.rstrip("/")
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{ENV_BASE_URL} must be an http(s) URL, got {value!r}")
+            raise ValueError(f"{name} must be an http(s) URL, got {value!r}")
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError(f"{ENV_BASE_URL} must use https unless it points at loopback, got {value!r}")
+            raise ValueError(f"{name} must use https unless it points at loopback, got {value!r}")
         if parts.path or parts.query or parts.fragment:
-            raise ValueError(f"{ENV_BASE_URL} must be a bare origin like https://api.truto.one, got {value!r}")
+            raise ValueError(f"{name} must be a bare origin like https://api.truto.one, got {value!r}")
         return value
 
 
@@ -139,15 +165,19 @@ def settings_from_env(
     env: Mapping[str, str] | None = None,
     *,
     credentials: tuple[str, str, str] | None = None,
+    brex_credentials: tuple[str, str] | None = None,
     **cli: Any,
 ) -> Settings:
     """Build settings from the environment with CLI values (not None) winning; raise ConfigError on a problem.
 
     `credentials` = (token, integrated account id, base URL) replaces the environment's Truto
-    credentials; the sandbox uses it.
+    credentials and `brex_credentials` = (Brex token, base URL) its Brex ones; the sandbox uses them.
     """
     env = os.environ if env is None else env
     cli = {key: value for key, value in cli.items() if value is not None}
+    backend = _backend(env, sandbox=credentials is not None)
+    if backend == "brex":
+        return _direct_settings(env, cli, brex_credentials)
     if credentials is not None:
         token, account, base_url = credentials
     else:
@@ -164,29 +194,69 @@ def settings_from_env(
                 "account id of the connected Brex account, "
                 "or run `brex-mcp --sandbox` to try the server against the built-in sandbox with no credentials."
             )
-    confirm = cli.get("confirm_writes") or env.get(ENV_CONFIRM_WRITES, "auto").strip().lower() or "auto"
-    if confirm not in ("auto", "always", "never"):
-        raise ConfigError(f"{ENV_CONFIRM_WRITES} must be auto, always or never, got {confirm!r}")
-    audit = cli.get("audit_log") or env.get(ENV_AUDIT_LOG)
-    read_only = bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY)
-    allow_unknown = bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN)
+    shared = _policy(env, cli)
     try:
         return Settings(
             truto_api_token=SecretStr(token),
             integrated_account_id=account,
             truto_base_url=base_url,
-            read_only=read_only,
-            tools=name_list(cli.get("tools")) if "tools" in cli else name_list(env.get(ENV_TOOLS)),
-            exclude_tools=(
-                name_list(cli.get("exclude_tools")) if "exclude_tools" in cli else name_list(env.get(ENV_EXCLUDE_TOOLS))
-            )
-            or frozenset(),
-            confirm_writes=confirm,
             allowed_accounts=name_list(cli.get("allowed_accounts") or env.get(ENV_ALLOWED_ACCOUNTS)),
-            audit_log=Path(audit).expanduser() if audit else default_audit_log(env),
-            allow_unknown_endpoints=allow_unknown,
+            **shared,
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ConfigError(_first_error(exc)) from None
+
+
+def _policy(env: Mapping[str, str], cli: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings that are the same whichever backend serves: tool selection, writes, audit."""
+    confirm = cli.get("confirm_writes") or env.get(ENV_CONFIRM_WRITES, "auto").strip().lower() or "auto"
+    if confirm not in ("auto", "always", "never"):
+        raise ConfigError(f"{ENV_CONFIRM_WRITES} must be auto, always or never, got {confirm!r}")
+    audit = cli.get("audit_log") or env.get(ENV_AUDIT_LOG)
+    tools = name_list(cli.get("tools")) if "tools" in cli else name_list(env.get(ENV_TOOLS))
+    excluded = name_list(cli.get("exclude_tools")) if "exclude_tools" in cli else name_list(env.get(ENV_EXCLUDE_TOOLS))
+    return {
+        "read_only": bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY),
+        "tools": tools,
+        "exclude_tools": excluded or frozenset(),
+        "confirm_writes": confirm,
+        "audit_log": Path(audit).expanduser() if audit else default_audit_log(env),
+        "allow_unknown_endpoints": bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN),
+    }
+
+
+def _backend(env: Mapping[str, str], *, sandbox: bool) -> Backend:
+    """Chosen by which credentials are set; with both, BREX_MCP_BACKEND must say which, never a guess."""
+    chosen = env.get(ENV_BACKEND, "").strip().lower()
+    if chosen not in ("", "truto", "brex"):
+        raise ConfigError(f"{ENV_BACKEND} must be truto or brex, got {chosen!r}")
+    if sandbox or chosen:
+        return chosen or "truto"  # type: ignore[return-value]
+    has_truto, has_brex = bool(env.get(ENV_TOKEN, "").strip()), bool(env.get(ENV_BREX_TOKEN, "").strip())
+    if has_truto and has_brex:
+        raise ConfigError(
+            f"Both {ENV_TOKEN} and {ENV_BREX_TOKEN} are set; set {ENV_BACKEND}=truto or {ENV_BACKEND}=brex to say "
+            "which this server should use."
+        )
+    return "brex" if has_brex else "truto"
+
+
+def _direct_settings(env: Mapping[str, str], cli: Mapping[str, Any], given: tuple[str, str] | None) -> Settings:
+    token, base_url = given or (env.get(ENV_BREX_TOKEN, "").strip(), env.get(ENV_BREX_BASE_URL) or "")
+    if not token:
+        raise ConfigError(f"{ENV_BREX_TOKEN} is not set ({ENV_BACKEND}=brex needs a Brex API token).")
+    shared = _policy(env, cli)
+    if name_list(cli.get("allowed_accounts") or env.get(ENV_ALLOWED_ACCOUNTS)):
+        raise ConfigError(f"{ENV_ALLOWED_ACCOUNTS} needs the Truto backend: a Brex token reaches one account")
+    try:
+        return Settings(
+            backend="brex",
+            brex_api_token=SecretStr(token),
+            brex_base_url=base_url or DEFAULT_BREX_BASE_URL,
+            integrated_account_id=DIRECT_ACCOUNT,
+            **shared,
+        )
+    except ValueError as exc:
         raise ConfigError(_first_error(exc)) from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .brex_direct import BrexDirectClient, client_for
 from .config import Settings
 from .errors import AuthenticationFailed, NetworkError, NotFound, PermissionDenied, UpstreamError
 from .truto import TrutoClient
@@ -34,10 +35,16 @@ class Check:
 async def diagnose(settings: Settings) -> list[Check]:
     """Run every check in order, for each account served; stop early when Truto cannot be reached at all."""
     checks = [_configuration(settings)]
+    if settings.backend == "brex":
+        client = client_for(settings)
+        try:
+            return checks + [await _probe(client, *probe) for probe in SCOPE_PROBES]
+        finally:
+            await client.aclose()
     accounts = sorted(settings.allowed_accounts or {settings.integrated_account_id})
     for account_id in accounts:
         account_settings = settings.model_copy(update={"integrated_account_id": account_id})
-        truto = TrutoClient(account_settings)
+        truto = client_for(account_settings)
         try:
             found = await _account(truto, account_settings)
             account_checks = [found]
@@ -55,18 +62,29 @@ async def diagnose(settings: Settings) -> list[Check]:
 
 
 def _configuration(settings: Settings) -> Check:
-    token = settings.truto_api_token.get_secret_value()
+    token = settings.upstream_token.get_secret_value()
+    if settings.backend == "brex":
+        lines = [
+            f"direct Brex backend: BREX_API_TOKEN set, {len(token)} characters",
+            f"Brex at {settings.brex_base_url}",
+        ]
+        return Check("configuration", "ok", "; ".join(lines + _policy_lines(settings)))
     lines = [
         f"TRUTO_API_TOKEN set, {len(token)} characters",
         f"integrated account {settings.integrated_account_id}"
         if not settings.allowed_accounts
         else f"hosted for {len(settings.allowed_accounts)} accounts",
         f"Truto at {settings.truto_base_url}",
+    ]
+    return Check("configuration", "ok", "; ".join(lines + _policy_lines(settings)))
+
+
+def _policy_lines(settings: Settings) -> list[str]:
+    return [
         "read-only" if settings.read_only else "writes enabled",
         f"write confirmation {settings.confirm_writes}",
         f"audit log {settings.audit_log}",
     ]
-    return Check("configuration", "ok", "; ".join(lines))
 
 
 async def _account(truto: TrutoClient, settings: Settings) -> Check:
@@ -156,7 +174,12 @@ async def _probe(truto: TrutoClient, scope: str, path: str, params: dict[str, in
             ],
         )
     except AuthenticationFailed as exc:
-        steps = ["Ask the account owner to reconnect Brex through your Truto link flow."] if exc.remote else []
+        if isinstance(truto, BrexDirectClient):
+            steps = ["Create a new Brex API token (Brex dashboard, Developer > Settings) and set BREX_API_TOKEN."]
+        elif exc.remote:
+            steps = ["Ask the account owner to reconnect Brex through your Truto link flow."]
+        else:
+            steps = []
         return Check(name, "fail", exc.describe(), steps)
     except UpstreamError as exc:
         return Check(name, "warn", exc.describe())

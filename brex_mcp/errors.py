@@ -25,8 +25,10 @@ class UpstreamError(Exception):
         trace_id: str | None = None,
         code: str | None = None,
         retry_after_seconds: float | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
+        self._hint = hint
         self.message = message
         self.status = status
         self.remote = remote
@@ -50,8 +52,9 @@ class UpstreamError(Exception):
     def describe(self) -> str:
         """One line for a model: what failed, what to do, then the machine-readable details."""
         text = self.message.rstrip(".") + "."
-        if self.hint:
-            text += " " + self.hint
+        hint = self._hint or self.hint
+        if hint:
+            text += " " + hint
         return f"{text} {json.dumps(self.details(), separators=(',', ':'))}"
 
 

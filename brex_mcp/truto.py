@@ -47,7 +47,7 @@ class Response:
 
 
 class TrutoClient:
-    """Talks to Truto for one integrated account."""
+    """Talks to Truto for one integrated account; the direct Brex client builds on its request machinery."""
 
     def __init__(
         self,
@@ -59,7 +59,7 @@ class TrutoClient:
         rng: random.Random | None = None,
     ) -> None:
         self._settings = settings
-        self._token = settings.truto_api_token.get_secret_value()
+        self._token = settings.upstream_token.get_secret_value()
         self._own_http = http is None
         self._http = http or new_http_client(settings)
         self._sleep = sleep
@@ -67,7 +67,7 @@ class TrutoClient:
         self._rng = rng or random.Random()
 
     def __repr__(self) -> str:
-        return f"TrutoClient(base_url={self._settings.truto_base_url!r}, account={self.account_id!r})"
+        return f"{type(self).__name__}(base_url={self._settings.upstream_url!r}, account={self.account_id!r})"
 
     @property
     def account_id(self) -> str:
@@ -215,7 +215,7 @@ class TrutoClient:
 def new_http_client(settings: Settings) -> httpx.AsyncClient:
     """The pooled connection to Truto, with timeouts on every call; one per process."""
     return httpx.AsyncClient(
-        base_url=settings.truto_base_url,
+        base_url=settings.upstream_url,
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
         headers={"Accept": "application/json", "User-Agent": "brex-mcp"},

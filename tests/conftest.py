@@ -35,6 +35,10 @@ def settings_for(sb: Sandbox, **overrides: Any) -> Settings:
         "retry": FAST_RETRY,
         "audit_log": Path(tempfile.mkdtemp(prefix="brex-mcp-audit-")) / "audit.jsonl",
     }
+    if overrides.get("backend") == "brex":  # the sandbox's Brex face, reached with a Brex token
+        values.update(
+            brex_api_token=SecretStr(sb.brex_token), brex_base_url=sb.url, integrated_account_id="brex-direct"
+        )
     values.update(overrides)
     return Settings(**values)
 

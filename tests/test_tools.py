@@ -11,6 +11,20 @@ from brex_mcp.money import format_minor
 
 pytestmark = pytest.mark.anyio
 
+
+@pytest.fixture(params=[("truto", "auto"), ("truto", "legacy"), ("brex", "auto")], ids="-".join)
+async def client(sandbox, request):
+    """Both backends pass the same tool tests: Truto in both protocol eras, Brex direct in the modern one."""
+    from mcp import Client
+
+    from brex_mcp.server import build_server
+    from tests.conftest import settings_for
+
+    backend, mode = request.param
+    async with Client(build_server(settings_for(sandbox, backend=backend)), mode=mode) as c:
+        yield c
+
+
 TOOL_NAMES = {"list_users", "get_user", "freeze_card", "list_transactions", "proxy_request"}
 UNIFIED_STATUS = {
     "ACTIVE": "active",
@@ -205,7 +219,8 @@ async def test_start_after_end_is_refused_before_any_request(client, sandbox):
 
 
 def posts_to(sandbox, card_id):
-    return [r for r in sandbox.requests if r.method == "POST" and r.path == f"/custom/v2/cards/{card_id}/lock"]
+    path = f"/v2/cards/{card_id}/lock"
+    return [r for r in sandbox.requests if r.method == "POST" and r.path.removeprefix("/custom") == path]
 
 
 async def test_freeze_locks_an_active_card_and_reports_both_statuses(client, sandbox):

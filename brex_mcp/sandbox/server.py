@@ -206,10 +206,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Sandbox:
-    """A loopback HTTP server that behaves like Truto in front of a seeded Brex company.
+    """A loopback HTTP server that behaves like Truto in front of a seeded Brex company, and like Brex itself.
 
     ``Sandbox(seed=7).start()`` returns the base URL; use ``token`` and ``account_id`` as the Truto
-    API token and ``integrated_account_id``.
+    API token and ``integrated_account_id``, or ``brex_token`` for Brex's own routes (``/v2/...``).
     """
 
     def __init__(
@@ -237,6 +237,7 @@ class Sandbox:
         self._data_lock = threading.Lock()
         brex = BrexEmulator(self._get_data, trace_prefix=secrets.token_hex(4))
         gateway = TrutoGateway(token=self.token, account_id=account_id, brex=brex, list_shape=custom_list_shape)
+        self.brex_token = gateway.brex_token = f"bxt_sandbox_{secrets.token_hex(16)}"
         self._others: dict[str, CompanyData] = {}
         self._other_seeds = dict(other_accounts or {})
         for other in self._other_seeds:

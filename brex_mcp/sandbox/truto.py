@@ -133,9 +133,12 @@ class TrutoGateway:
         self.companies: dict[str, BrexEmulator] = {account_id: brex}
         self.list_shape = list_shape
         self.account_status = "active"  # Truto's values: active, connecting, needs_reauth, ...
+        self.brex_token = ""  # set by Sandbox; the credential for Brex's own routes
 
     def handle(self, method: str, path: str, query: Query, headers: dict[str, str], body: bytes) -> HttpResponse:
         """``path`` is the raw request path (no query string); ``headers`` have lower-case names."""
+        if path.startswith(("/v1/", "/v2/")):
+            return self._brex_native(method, unquote(path), query, headers, body)
         scheme, _, credential = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or credential.strip() != self.token:
             return truto_error(401, "Invalid API token")
@@ -157,6 +160,17 @@ class TrutoGateway:
             user_id = decoded[len(UNIFIED_USERS) + 1 :]
             return self._unified_get(brex, user_id) if method == "GET" else truto_error(405, "Method not allowed")
         return truto_error(404, f"No route for {method} {path}")
+
+    # -- Brex's own face, for clients that hold a Brex token themselves ------------------------------
+
+    def _brex_native(self, method: str, path: str, query: Query, headers: dict[str, str], body: bytes) -> HttpResponse:
+        scheme, _, credential = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or credential.strip() != self.brex_token:
+            trace = self.brex.next_trace_id()
+            unauthorized = {"type": "UNAUTHORIZED", "message": "PERMISSION_DENIED: Invalid or Revoked Token"}
+            return json_response(401, unauthorized, {TRACE_HEADER: trace})
+        answer = self.brex.handle(method, path, query, headers, body)
+        return json_response(answer.status, answer.body, {TRACE_HEADER: answer.trace_id})
 
     # -- admin routes about the integrated account --------------------------------------------------
 

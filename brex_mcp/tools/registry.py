@@ -16,6 +16,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 from ..audit import AuditLog
+from ..brex_direct import client_for
 from ..config import ACCOUNT_HEADER, ConfigError, Settings
 from ..directory import Directory
 from ..errors import MalformedResponse, UpstreamError
@@ -51,7 +52,7 @@ class AppState:
         state = self.accounts.get(account_id)
         if state is None:
             settings = self.settings.model_copy(update={"integrated_account_id": account_id})
-            client = TrutoClient(settings, http=self.http)
+            client = client_for(settings, http=self.http)
             state = AccountState(settings, client, self.audit.bound_to(account_id), KeyMemory(), Directory(client))
             self.accounts[account_id] = state
         return state

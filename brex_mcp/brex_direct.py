@@ -1,0 +1,110 @@
+"""The direct Brex backend: a Brex API token instead of Truto, answering in the shapes the tools read.
+
+Requests, retries, timeouts and backoff are the Truto client's; what differs is the route (Brex's own
+paths, no integrated account), the error body (`{type, message, code}`, always Brex's own), and users:
+Brex's `/v2/users` is mapped to the Unified User Directory shape the user tools expect, as Truto does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .config import Settings
+from .errors import UpstreamError, error_for_status
+from .pagination import parse_page
+from .truto import Query, Response, TrutoClient, parse_retry_after
+
+UNIFIED_STATUS = {
+    "ACTIVE": "active",
+    "INVITED": "invited",
+    "DISABLED": "inactive",
+    "INACTIVE": "inactive",
+    "DELETED": "deleted",
+}
+
+
+def client_for(settings: Settings, http: httpx.AsyncClient | None = None) -> TrutoClient:
+    """The client for the configured backend."""
+    if settings.backend == "brex":
+        return BrexDirectClient(settings, http=http)
+    return TrutoClient(settings, http=http)
+
+
+def unified_user(user: dict[str, Any]) -> dict[str, Any]:
+    """A Brex user in the Unified User Directory shape (status mapped where the mapping is clear)."""
+    first, last = user.get("first_name") or "", user.get("last_name") or ""
+    status = user.get("status")
+    email = user.get("email")
+    return {
+        "id": user.get("id"),
+        "first_name": first,
+        "last_name": last,
+        "name": f"{first} {last}".strip(),
+        "emails": [{"email": email, "type": "work", "is_primary": True}] if email else [],
+        "status": UNIFIED_STATUS.get(status, status) if isinstance(status, str) else None,
+        "remote_data": user,
+    }
+
+
+DIRECT_HINTS = {
+    401: "Brex rejected BREX_API_TOKEN (expired after disuse, or revoked); create a new token in the Brex "
+    "dashboard under Developer > Settings.",
+    403: "The Brex token lacks the scope for this; create a token with the needed scopes.",
+}
+
+
+class BrexDirectClient(TrutoClient):
+    async def request(self, method: str, path: str, **kwargs: Any) -> Response:
+        kwargs["account_query"] = False  # Brex knows the account from the token
+        return await super().request(method, path, **kwargs)
+
+    async def custom(
+        self,
+        method: str,
+        brex_path: str,
+        *,
+        params: Query | None = None,
+        json_body: Any = None,
+        idempotency_key: str | None = None,
+    ) -> Response:
+        return await self.request(
+            method, brex_path, params=params, json_body=json_body, idempotency_key=idempotency_key
+        )
+
+    async def unified(self, path: str, params: Query | None = None) -> Response:
+        if path == "/users":
+            query = dict(params or {})
+            if "next_cursor" in query:
+                query["cursor"] = query.pop("next_cursor")
+            response = await self.custom("GET", "/v2/users", params=query)
+            page = parse_page(response.data)
+            envelope = {"result": [unified_user(u) for u in page.items], "next_cursor": page.next_cursor}
+            return Response(response.status, envelope, response.trace_id)
+        if path.startswith("/users/") and path.count("/") == 2:
+            response = await self.custom("GET", "/v2" + path)
+            data = response.data if isinstance(response.data, dict) else {}
+            return Response(response.status, unified_user(data), response.trace_id)
+        raise ValueError(f"the direct Brex backend has no unified route {path}")
+
+    def _parse_error(self, raw: httpx.Response) -> UpstreamError:
+        status = raw.status_code
+        try:
+            body = raw.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            message = str(body.get("message") or body.get("type") or raw.reason_phrase)
+            code = body.get("code") or body.get("type")
+        else:
+            message, code = f"non-JSON error body ({raw.headers.get('content-type', 'no content type')})", None
+        return error_for_status(status)(
+            self._redact(f"Brex answered HTTP {status}: {message}"),
+            status=status,
+            remote=True,
+            trace_id=raw.headers.get("x-brex-trace-id"),
+            code=str(code) if code else None,
+            retry_after_seconds=parse_retry_after(raw.headers.get("retry-after")),
+            hint=DIRECT_HINTS.get(status),
+        )
