@@ -26,6 +26,9 @@ ENV_ALLOW_UNKNOWN = "BREX_MCP_ALLOW_UNKNOWN_ENDPOINTS"
 ENV_HTTP_TOKEN = "BREX_MCP_HTTP_TOKEN"
 ENV_ALLOWED_HOSTS = "BREX_MCP_ALLOWED_HOSTS"
 ENV_ALLOWED_ORIGINS = "BREX_MCP_ALLOWED_ORIGINS"
+ENV_MAX_RESULT_BYTES = "BREX_MCP_MAX_RESULT_BYTES"
+ENV_TIME_BUDGET = "BREX_MCP_TIME_BUDGET_SECONDS"
+HARD_RESULT_LIMIT = 1024 * 1024  # clients drop single messages over 1 MiB (SSE event caps)
 
 ConfirmWrites = Literal["auto", "always", "never"]
 
@@ -64,6 +67,10 @@ class Settings(BaseModel):
     read_timeout: float = 20.0
     retry: RetryPolicy = RetryPolicy()
     max_pages_per_call: int = Field(default=20, ge=1)
+    # What one tool result may cost the model, and how long one call may take before it returns what it
+    # has with a cursor (desktop clients give up at 60 s).
+    max_result_bytes: int = Field(default=16 * 1024, ge=2048, le=HARD_RESULT_LIMIT // 2)
+    time_budget_seconds: float = Field(default=25.0, gt=0, le=55)
 
     @field_validator("truto_base_url")
     @classmethod
@@ -134,6 +141,19 @@ def settings_from_env(
     if confirm not in ("auto", "always", "never"):
         raise ConfigError(f"{ENV_CONFIRM_WRITES} must be auto, always or never, got {confirm!r}")
     audit = cli.get("audit_log") or env.get(ENV_AUDIT_LOG)
+    budgets: dict[str, Any] = {}
+    for name, key, kind, low, high in (
+        (ENV_MAX_RESULT_BYTES, "max_result_bytes", int, 2048, HARD_RESULT_LIMIT // 2),
+        (ENV_TIME_BUDGET, "time_budget_seconds", float, 1, 55),
+    ):
+        raw = env.get(name, "").strip()
+        if raw:
+            try:
+                budgets[key] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+            if not low <= budgets[key] <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, got {raw}")
     try:
         return Settings(
             truto_api_token=SecretStr(token),
@@ -148,6 +168,7 @@ def settings_from_env(
             confirm_writes=confirm,
             audit_log=Path(audit).expanduser() if audit else default_audit_log(env),
             allow_unknown_endpoints=bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN),
+            **budgets,
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(_first_error(exc)) from None
