@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from .config import HARD_RESULT_LIMIT, Settings
 from .output import Output
+from .pagination import Position, ScanResult
 
 MARKER_ALLOWANCE = 400  # bytes kept free for the truncation marker and the cursor
 
@@ -99,3 +100,21 @@ def page_progress(ctx: Context, what: str) -> Callable[[int, int], Awaitable[Non
         await ctx.report_progress(pages, None, f"read {pages} page{'s' if pages != 1 else ''}, {rows} {what} so far")
 
     return report
+
+
+def page_result(
+    key: str, rows: list[dict[str, Any]], result: ScanResult, start: Position, max_bytes: int
+) -> CallToolResult:
+    """A list page `{key: rows, has_more, next_cursor?, truncated?}` cut to `max_bytes`; the cursor never skips."""
+
+    def envelope(kept: list[dict[str, Any]], cut: bool = False) -> dict[str, Any]:
+        position = result.next_after(len(kept), start) if cut else result.next
+        page: dict[str, Any] = {key: kept, "has_more": position is not None}
+        if position is not None:
+            page["next_cursor"] = position.encode()
+        if cut:
+            page["truncated"] = truncation(len(kept), len(rows), max_bytes).model_dump()
+        return page
+
+    kept = fit_rows(rows, envelope, max_bytes)
+    return respond(envelope(rows) if kept == len(rows) else envelope(rows[:kept], cut=True))

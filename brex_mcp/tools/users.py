@@ -13,7 +13,7 @@ from ..money import money_from_brex
 from ..naming import name_users
 from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
-from ..shaping import Truncated, deadline, fields_or_default, fit_rows, page_progress, project, respond, truncation
+from ..shaping import Truncated, deadline, fields_or_default, page_progress, page_result, project
 from .inputs import BrexId, Cursor, start_position
 from .registry import READ, ToolSpec, app_state, expect_object, structured, tool_errors
 
@@ -95,18 +95,7 @@ async def list_users(
         )
         users = await name_users([_row(r) for r in result.rows], state.directory, chosen)
     rows = [project(user, chosen) for user in users]
-
-    def envelope(kept: list[dict[str, Any]], cut: int | None = None) -> dict[str, Any]:
-        position = result.next_after(len(kept), start) if cut is not None else result.next
-        page: dict[str, Any] = {"users": kept, "has_more": position is not None}
-        if position is not None:
-            page["next_cursor"] = position.encode()
-        if cut is not None:
-            page["truncated"] = truncation(len(kept), len(rows), state.settings.max_result_bytes).model_dump()
-        return page
-
-    kept = fit_rows(rows, envelope, state.settings.max_result_bytes)
-    return respond(envelope(rows) if kept == len(rows) else envelope(rows[:kept], cut=kept))
+    return page_result("users", rows, result, start, state.settings.max_result_bytes)
 
 
 def _row(unified: Any) -> User:
