@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import card_reads, card_unlock, cards, proxy, transactions, users
+from . import card_reads, card_unlock, cards, offboarding, proxy, transactions, users
 from .registry import AppState, ToolSpec, register_tools
 
 ALL_TOOLS: list[ToolSpec] = [
@@ -12,6 +12,7 @@ ALL_TOOLS: list[ToolSpec] = [
     *proxy.TOOLS,
     *card_reads.TOOLS,
     *card_unlock.TOOLS,
+    *offboarding.TOOLS,
 ]
 
 __all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "register_tools"]
