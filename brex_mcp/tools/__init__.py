@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import card_reads, card_unlock, cards, offboarding, proxy, transactions, users
+from . import accounts, card_reads, card_unlock, cards, offboarding, proxy, spend, transactions, users
 from .registry import AppState, ToolSpec, register_tools
 
 ALL_TOOLS: list[ToolSpec] = [
@@ -13,6 +13,8 @@ ALL_TOOLS: list[ToolSpec] = [
     *card_reads.TOOLS,
     *card_unlock.TOOLS,
     *offboarding.TOOLS,
+    *spend.TOOLS,
+    *accounts.TOOLS,
 ]
 
 __all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "register_tools"]

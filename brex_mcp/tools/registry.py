@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcp.server import MCPServer
@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from ..audit import AuditLog
 from ..config import ConfigError, Settings
+from ..continuations import Continuations
 from ..directory import Directory
 from ..errors import MalformedResponse, UpstreamError
 from ..idempotency import KeyMemory
@@ -33,6 +34,7 @@ class AppState:
     audit: AuditLog
     keys: KeyMemory
     directory: Directory
+    continuations: Continuations = field(default_factory=Continuations)  # resumable summaries
 
 
 @dataclass(frozen=True)
