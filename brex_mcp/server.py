@@ -13,6 +13,8 @@ from .audit import AuditLog
 from .config import ConfigError, Settings
 from .directory import Directory
 from .idempotency import KeyMemory
+from .prompts import register_prompts
+from .resources import register_resources
 from .tools import ALL_TOOLS, AppState, register_tools
 from .truto import TrutoClient
 
@@ -62,4 +64,6 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
         log_level="WARNING",
     )
     register_tools(server, ALL_TOOLS, settings)
+    register_resources(server)
+    register_prompts(server)
     return server

@@ -14,7 +14,7 @@ from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
 from ..shaping import Truncated, deadline, fields_or_default, page_progress, page_result, project
 from .inputs import ID_PATTERN, BrexId, Cursor, start_position
-from .registry import READ, ToolSpec, app_state, expect_object, structured, tool_errors
+from .registry import READ, AppState, ToolSpec, app_state, expect_object, structured, tool_errors
 
 FILTERED_PAGE = 100  # a status filter may skip many cards: read full pages
 
@@ -92,12 +92,16 @@ async def list_cards(
 
 
 async def get_card(ctx: Context, card_id: BrexId) -> Annotated[CallToolResult, Card]:
-    state = app_state(ctx)
     with tool_errors():
-        response = await state.client.custom("GET", f"/v2/cards/{card_id}")
-        card = card_from_brex(expect_object(response.data, "card"))
-        (card,) = await name_cards([card], state.directory)
-    return structured(card)
+        return structured(await load_card(app_state(ctx), card_id))
+
+
+async def load_card(state: AppState, card_id: str) -> Card:
+    """One card with its owner's name; raises UpstreamError (shared with the resource)."""
+    response = await state.client.custom("GET", f"/v2/cards/{card_id}")
+    card = card_from_brex(expect_object(response.data, "card"))
+    (card,) = await name_cards([card], state.directory)
+    return card
 
 
 TOOLS = [

@@ -15,7 +15,7 @@ from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
 from ..shaping import Truncated, deadline, fields_or_default, page_progress, page_result, project
 from .inputs import BrexId, Cursor, start_position
-from .registry import READ, ToolSpec, app_state, expect_object, structured, tool_errors
+from .registry import READ, AppState, ToolSpec, app_state, expect_object, structured, tool_errors
 
 UPSTREAM_PAGE = 100  # filtered scans read full pages; unfiltered ones read exactly what was asked
 
@@ -104,20 +104,23 @@ def _row(unified: Any) -> User:
 
 
 async def get_user(ctx: Context, user_id: BrexId) -> Annotated[CallToolResult, UserDetail]:
-    state = app_state(ctx)
     with tool_errors():
-        response = await state.client.unified(f"/users/{user_id}")
-        detail = user_detail_from_unified(expect_object(response.data, "user"))
-        limit = await state.client.custom("GET", f"/v2/users/{user_id}/limit")
-        (detail,) = await name_users([detail], state.directory)
+        return structured(await load_user(app_state(ctx), user_id))
+
+
+async def load_user(state: AppState, user_id: str) -> UserDetail:
+    """One user with names for ids and the monthly limit; raises UpstreamError (shared with the resource)."""
+    response = await state.client.unified(f"/users/{user_id}")
+    detail = user_detail_from_unified(expect_object(response.data, "user"))
+    limit = await state.client.custom("GET", f"/v2/users/{user_id}/limit")
+    (detail,) = await name_users([detail], state.directory)
     limits = limit.data if isinstance(limit.data, dict) else {}
-    detail = detail.model_copy(
+    return detail.model_copy(
         update={
             "monthly_limit": money_from_brex(limits.get("monthly_limit")),
             "monthly_available": money_from_brex(limits.get("monthly_available")),
         }
     )
-    return structured(detail)
 
 
 TOOLS = [
