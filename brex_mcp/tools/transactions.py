@@ -21,7 +21,14 @@ FILTERED_PAGE = 500  # an end-date filter may skip many rows: read big pages
 TransactionField = Literal[
     "posted_date", "initiated_date", "type", "description", "amount", "card_id", "merchant", "mcc", "merchant_country"
 ]
-DEFAULT_TRANSACTION_FIELDS: tuple[TransactionField, ...] = ("posted_date", "type", "description", "amount", "card_id")
+DEFAULT_TRANSACTION_FIELDS: tuple[TransactionField, ...] = (
+    "posted_date",
+    "type",
+    "description",
+    "amount",
+    "card_id",
+    "merchant",
+)
 
 
 class TransactionPage(Output):
@@ -57,7 +64,8 @@ async def list_transactions(
         list[TransactionField] | None,
         Field(
             max_length=9,
-            description="Fields to return besides id; default posted_date, type, description, amount, card_id",
+            description="Fields to return besides id; default posted_date, type, description, amount, card_id, "
+            "merchant",
         ),
     ] = None,
 ) -> Annotated[CallToolResult, TransactionPage]:
@@ -111,7 +119,7 @@ TOOLS = [
             "Brex cannot filter by end date, so this tool does, and a page may then hold fewer rows than "
             "`limit`, even none, while has_more is true: keep calling with cursor=next_cursor until "
             "has_more is false. Pass the same filters on every page. `fields` picks what each row carries "
-            "(default posted_date, type, description, amount, card_id; also initiated_date, merchant, mcc, "
+            "(default posted_date, type, description, amount, card_id, merchant; also initiated_date, mcc, "
             "merchant_country); a page cut to fit the result budget says so in `truncated`. For totals, use "
             "spend_summary instead of adding pages up."
         ),
