@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver.prompts import Prompt
 from pydantic import Field
 
 
@@ -55,14 +57,27 @@ Review card spend for {who} in {month} ({first} to {end}, both inclusive, UTC).
    Say how many transactions the totals cover."""
 
 
+@cache
+def _prompts() -> tuple[Prompt, ...]:
+    """Built once per process (argument models are the costly part); a Prompt holds nothing per server."""
+    return (
+        Prompt.from_function(
+            offboard_leaver,
+            name="offboard_leaver",
+            title="Offboard a leaver",
+            description="Lock the cards of someone leaving (dry run first, then confirm); optionally disable their "
+            "user",
+        ),
+        Prompt.from_function(
+            monthly_spend_review,
+            name="monthly_spend_review",
+            title="Monthly spend review",
+            description="Totals by department, merchant and person for one month (YYYY-MM), compared with the "
+            "month before",
+        ),
+    )
+
+
 def register_prompts(server: MCPServer[Any]) -> None:
-    server.prompt(
-        name="offboard_leaver",
-        title="Offboard a leaver",
-        description="Lock the cards of someone leaving (dry run first, then confirm); optionally disable their user",
-    )(offboard_leaver)
-    server.prompt(
-        name="monthly_spend_review",
-        title="Monthly spend review",
-        description="Totals by department, merchant and person for one month (YYYY-MM), compared with the month before",
-    )(monthly_spend_review)
+    for prompt in _prompts():
+        server.add_prompt(prompt)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.resources import FunctionResource
 
 from .catalog import CARD_DATA_TEMPLATES
 from .endpoints import ENDPOINTS
@@ -108,17 +110,28 @@ def register_resources(server: MCPServer[Any]) -> None:
         description="One Brex card by id, with its owner's name, status, limit type and spend controls (no number)",
         mime_type=JSON,
     )(card_resource)
-    server.resource(
-        "brex://api/endpoints",
-        name="brex-endpoints",
-        title="Brex API endpoint catalog",
-        description="Every Brex endpoint proxy_request may reach: method, path template, scopes, idempotency",
-        mime_type=JSON,
-    )(endpoints_resource)
-    server.resource(
-        "brex://guide",
-        name="brex-guide",
-        title="How to use brex-mcp",
-        description="Paging, money units, result budgets, dates and safe patterns for writes",
-        mime_type="text/markdown",
-    )(guide_resource)
+    for resource in _static_resources():
+        server.add_resource(resource)
+
+
+@cache
+def _static_resources() -> tuple[FunctionResource, ...]:
+    """Built once per process; only the two templates above are registered per server."""
+    return (
+        FunctionResource.from_function(
+            endpoints_resource,
+            uri="brex://api/endpoints",
+            name="brex-endpoints",
+            title="Brex API endpoint catalog",
+            description="Every Brex endpoint proxy_request may reach: method, path template, scopes, idempotency",
+            mime_type=JSON,
+        ),
+        FunctionResource.from_function(
+            guide_resource,
+            uri="brex://guide",
+            name="brex-guide",
+            title="How to use brex-mcp",
+            description="Paging, money units, result budgets, dates and safe patterns for writes",
+            mime_type="text/markdown",
+        ),
+    )

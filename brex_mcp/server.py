@@ -15,7 +15,7 @@ from .directory import Directory
 from .idempotency import KeyMemory
 from .prompts import register_prompts
 from .resources import register_resources
-from .tools import ALL_TOOLS, AppState, register_tools
+from .tools import ALL_TOOLS, AppState, select_tools
 from .truto import TrutoClient
 
 INSTRUCTIONS = """\
@@ -44,6 +44,7 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
             "to a writable file"
         ) from None
     keys = KeyMemory()
+    tools = select_tools(ALL_TOOLS, settings)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[AppState]:
@@ -62,8 +63,8 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        tools=tools,
     )
-    register_tools(server, ALL_TOOLS, settings)
     register_resources(server)
     register_prompts(server)
     return server

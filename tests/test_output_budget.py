@@ -15,6 +15,14 @@ from tests.test_tools import call
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture
+async def client(settings):
+    """One protocol era is enough for what this file checks; the era-specific paths (confirmation) are
+    exercised with both eras explicitly, and tests/test_tools.py covers every tool in both."""
+    async with Client(build_server(settings)) as c:
+        yield c
+
+
 async def test_a_page_over_the_byte_budget_is_cut_with_a_marker_and_the_cursor_loses_nothing(sandbox):
     settings = settings_for(sandbox, max_result_bytes=4096)
     seen, cuts, cursor = [], 0, None

@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from mcp import MCPError
+from mcp import Client, MCPError
 
 from brex_mcp.endpoints import ENDPOINTS
+from brex_mcp.server import build_server
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def client(settings):
+    """One protocol era is enough for what this file checks; the era-specific paths (confirmation) are
+    exercised with both eras explicitly, and tests/test_tools.py covers every tool in both."""
+    async with Client(build_server(settings)) as c:
+        yield c
 
 
 async def test_resources_and_templates_are_listed(client):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import accounts, card_reads, card_unlock, cards, offboarding, proxy, spend, transactions, users
-from .registry import AppState, ToolSpec, register_tools
+from .registry import AppState, ToolSpec, select_tools
 
 ALL_TOOLS: list[ToolSpec] = [
     *users.TOOLS,
@@ -17,4 +17,4 @@ ALL_TOOLS: list[ToolSpec] = [
     *accounts.TOOLS,
 ]
 
-__all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "register_tools"]
+__all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "select_tools"]
