@@ -154,3 +154,18 @@ async def test_offboarding_rejects_a_user_that_is_neither_id_nor_email_before_an
     for user in ("../users", "a b", "", "x@y", "id?x=1", "a@b.c/../x"):
         assert (await client.call_tool("offboard_user", {"user": user})).is_error, user
     assert sandbox.requests == []
+
+
+async def test_a_lock_with_an_unknown_outcome_is_retried_later_with_the_same_idempotency_key(client, sandbox):
+    user = leaver_with_mixed_cards(sandbox)
+    card = next(c for c in cards_of(sandbox, user) if c["status"] in ("ACTIVE", "SHIPPED"))
+    path = f"/custom/v2/cards/{card['id']}/lock"
+    sandbox.faults.add(path_prefix=path, status=503, method="POST", times=None, remote=True)
+    first = (await call(client, "offboard_user", {"user": user["id"]})).structured_content
+    (failed,) = [c for c in first["cards"] if c["outcome"] == "failed"]
+    assert "may or may not have been applied" in failed["error"]
+    keys = {r.headers["idempotency-key"] for r in sandbox.requests if r.path == path}
+    sandbox.faults.clear()
+    await call(client, "offboard_user", {"user": user["id"]})
+    last = [r for r in sandbox.requests if r.path == path][-1]
+    assert len(keys) == 1 and last.headers["idempotency-key"] in keys and card["status"] == "LOCKED"

@@ -112,3 +112,21 @@ def test_budgets_come_from_the_environment_and_are_bounded():
         settings_from_env({**env, "BREX_MCP_TIME_BUDGET_SECONDS": "90"})
     with pytest.raises(ConfigError, match="BREX_MCP_MAX_RESULT_BYTES must be a number"):
         settings_from_env({**env, "BREX_MCP_MAX_RESULT_BYTES": "lots"})
+
+
+async def test_a_list_out_of_time_returns_what_it_has_and_the_cursor_finds_the_rest(sandbox):
+    settings = settings_for(sandbox, time_budget_seconds=0.001, max_result_bytes=512 * 1024)
+    window = {"posted_at_end": "2025-12-01", "limit": 200}  # Brex has no end filter: every page must be read
+    expected = [t["id"] for t in sandbox.data.transactions if t["posted_at_date"] == "2025-12-01"]
+    seen, calls, cursor = [], 0, None
+    async with Client(build_server(settings)) as client:
+        while True:
+            page = await call(client, "list_transactions", {**window, **({"cursor": cursor} if cursor else {})})
+            calls += 1
+            seen += [t["id"] for t in page.structured_content["transactions"]]
+            if not page.structured_content["has_more"]:
+                break
+            cursor = page.structured_content["next_cursor"]
+    assert seen == expected and calls > 1
+    pages = [r for r in sandbox.requests if r.path == "/custom/v2/transactions/card/primary"]
+    assert len(pages) == calls  # one upstream page per call: the budget ran out after each
