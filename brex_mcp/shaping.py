@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -27,7 +27,7 @@ MARKER_ALLOWANCE = 400  # bytes kept free for the truncation marker and the curs
 class Truncated(Output):
     """Present when rows were left out to fit the byte budget; the cursor continues at the first one left out."""
 
-    reason: str = Field(description="byte_budget: the result would have exceeded max_bytes")
+    reason: Literal["byte_budget"] = Field(description="byte_budget: the result would have exceeded max_bytes")
     rows_returned: int
     rows_left_out: int = Field(description="Rows read but not returned; the next call with next_cursor returns them")
     max_bytes: int
@@ -117,4 +117,8 @@ def page_result(
         return page
 
     kept = fit_rows(rows, envelope, max_bytes)
-    return respond(envelope(rows) if kept == len(rows) else envelope(rows[:kept], cut=True))
+    if kept == len(rows):
+        return respond(envelope(rows))
+    while kept > 1 and size_of(envelope(rows[:kept], cut=True)) > max_bytes:  # the estimate was short
+        kept -= 1
+    return respond(envelope(rows[:kept], cut=True))
