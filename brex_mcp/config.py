@@ -36,6 +36,9 @@ ENV_ALLOWED_ACCOUNTS = "BREX_MCP_ALLOWED_ACCOUNTS"
 ENV_STATELESS = "BREX_MCP_STATELESS"
 ENV_STATE_KEYS = "BREX_MCP_STATE_KEYS"
 ACCOUNT_HEADER = "x-truto-integrated-account-id"
+ENV_MAX_RESULT_BYTES = "BREX_MCP_MAX_RESULT_BYTES"
+ENV_TIME_BUDGET = "BREX_MCP_TIME_BUDGET_SECONDS"
+HARD_RESULT_LIMIT = 1024 * 1024  # clients drop single messages over 1 MiB (SSE event caps)
 
 ConfirmWrites = Literal["auto", "always", "never"]
 
@@ -81,6 +84,10 @@ class Settings(BaseModel):
     read_timeout: float = 20.0
     retry: RetryPolicy = RetryPolicy()
     max_pages_per_call: int = Field(default=20, ge=1)
+    # What one tool result may cost the model, and how long one call may take before it returns what it
+    # has with a cursor (desktop clients give up at 60 s).
+    max_result_bytes: int = Field(default=16 * 1024, ge=2048, le=HARD_RESULT_LIMIT // 2)
+    time_budget_seconds: float = Field(default=25.0, gt=0, le=55)
 
     @property
     def upstream_token(self) -> SecretStr:
@@ -215,7 +222,20 @@ def _policy(env: Mapping[str, str], cli: Mapping[str, Any]) -> dict[str, Any]:
     audit = cli.get("audit_log") or env.get(ENV_AUDIT_LOG)
     tools = name_list(cli.get("tools")) if "tools" in cli else name_list(env.get(ENV_TOOLS))
     excluded = name_list(cli.get("exclude_tools")) if "exclude_tools" in cli else name_list(env.get(ENV_EXCLUDE_TOOLS))
-    return {
+    budgets: dict[str, Any] = {}
+    for name, key, kind, low, high in (
+        (ENV_MAX_RESULT_BYTES, "max_result_bytes", int, 2048, HARD_RESULT_LIMIT // 2),
+        (ENV_TIME_BUDGET, "time_budget_seconds", float, 1, 55),
+    ):
+        raw = env.get(name, "").strip()
+        if raw:
+            try:
+                budgets[key] = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+            if not low <= budgets[key] <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, got {raw}")
+    return budgets | {
         "read_only": bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY),
         "tools": tools,
         "exclude_tools": excluded or frozenset(),

@@ -24,6 +24,10 @@ PAGE = 1000
 MAX_PAGES = 50
 
 
+def _text(value: Any) -> str | None:
+    return (clean(value) or None) if isinstance(value, str) else None
+
+
 class AmbiguousName(ValueError):
     """A name that matches no entry or several; the message lists close matches."""
 
@@ -34,12 +38,55 @@ class _Cached:
     fetched: float
 
 
+@dataclass(frozen=True)
+class Person:
+    """What other objects need to know about a user: a name to show, and the ids that place them."""
+
+    id: str
+    name: str
+    email: str | None
+    status: str | None
+    department_id: str | None
+    location_id: str | None
+    title_id: str | None
+    manager_id: str | None
+
+
 @dataclass
 class Directory:
     client: TrutoClient
     ttl_seconds: float = 300.0
     clock: Callable[[], float] = time.monotonic
     _cache: dict[Kind, _Cached] = field(default_factory=dict)
+    _people: tuple[dict[str, Person], float] | None = None
+
+    async def people(self) -> dict[str, Person]:
+        """id -> Person for every Brex user, from one paged walk of /v2/users, cached like the other lists."""
+        if self._people is not None and self.clock() - self._people[1] < self.ttl_seconds:
+            return self._people[0]
+        people: dict[str, Person] = {}
+        for row in await self._walk("/v2/users"):
+            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+                continue
+            name = " ".join(clean(str(row.get(k) or "")) for k in ("first_name", "last_name")).strip()
+            people[row["id"]] = Person(
+                id=row["id"],
+                name=name or row["id"],
+                email=_text(row.get("email")),
+                status=_text(row.get("status")),
+                department_id=_text(row.get("department_id")),
+                location_id=_text(row.get("location_id")),
+                title_id=_text(row.get("title_id")),
+                manager_id=_text(row.get("manager_id")),
+            )
+        self._people = (people, self.clock())
+        return people
+
+    async def person_name(self, user_id: str | None) -> str | None:
+        if not user_id:
+            return None
+        person = (await self.people()).get(user_id)
+        return person.name if person else None
 
     async def names(self, kind: Kind) -> dict[str, str]:
         """id -> name for every department, location or title."""

@@ -20,7 +20,11 @@ class User(Output):
     )
     title: str | None = None
     department_id: str | None = None
+    department_name: str | None = None
+    location_id: str | None = None
+    location_name: str | None = None
     manager_id: str | None = None
+    manager_name: str | None = None
 
 
 class UserDetail(User):
@@ -28,10 +32,21 @@ class UserDetail(User):
     last_name: str | None = None
     emails: list[str] = Field(default_factory=list)
     brex_status: str | None = Field(default=None, description="Brex's own status, e.g. ACTIVE, DISABLED")
-    location_id: str | None = None
     remote_display_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    monthly_limit: Money | None = Field(default=None, description="The user's monthly spend limit; absent if none")
+    monthly_available: Money | None = Field(default=None, description="What is left of the monthly limit")
+
+
+class SpendControls(Output):
+    """A vendor card's own limit (limit_type CARD); user cards draw on the owner's monthly limit instead."""
+
+    spend_limit: Money | None = None
+    spend_available: Money | None = None
+    spend_duration: str | None = Field(default=None, description="MONTHLY, QUARTERLY, YEARLY or ONE_TIME")
+    reason: str | None = None
+    lock_after_date: str | None = Field(default=None, description="The card locks itself after this date (UTC)")
 
 
 class Card(Output):
@@ -42,6 +57,9 @@ class Card(Output):
     card_type: str | None = Field(default=None, description="VIRTUAL or PHYSICAL")
     limit_type: str | None = Field(default=None, description="USER (draws on the user's limit) or CARD")
     owner_user_id: str | None = None
+    owner_name: str | None = None
+    spend_controls: SpendControls | None = None
+    expiration: str | None = Field(default=None, description="YYYY-MM; the card expires at the end of that month")
 
 
 class Transaction(Output):
@@ -105,6 +123,27 @@ def user_from_unified(unified: dict[str, Any]) -> User:
     return User.model_validate(detail.model_dump(include=set(User.model_fields)))
 
 
+def _spend_controls(value: Any) -> SpendControls | None:
+    if not isinstance(value, dict):
+        return None
+    return SpendControls(
+        spend_limit=money_from_brex(value.get("spend_limit")),
+        spend_available=money_from_brex(value.get("spend_available")),
+        spend_duration=_str(value.get("spend_duration")),
+        reason=_str(value.get("reason")),
+        lock_after_date=_str(value.get("lock_after_date")),
+    )
+
+
+def _expiration(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return None
+    month, year = value.get("month"), value.get("year")
+    if isinstance(month, int) and isinstance(year, int) and 1 <= month <= 12:
+        return f"{year:04d}-{month:02d}"
+    return None
+
+
 def card_from_brex(card: dict[str, Any]) -> Card:
     owner = card.get("owner") if isinstance(card.get("owner"), dict) else {}
     return Card(
@@ -115,6 +154,8 @@ def card_from_brex(card: dict[str, Any]) -> Card:
         card_type=_str(card.get("card_type")),
         limit_type=_str(card.get("limit_type")),
         owner_user_id=_str(owner.get("user_id")),
+        spend_controls=_spend_controls(card.get("spend_controls")),
+        expiration=_expiration(card.get("expiration_date")),
     )
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import MalformedResponse, PaginationError
@@ -100,10 +101,23 @@ class ScanResult:
     rows: list[Any]
     next: Position | None
     pages: int
+    # Where to resume after each row: lets a caller keep fewer rows (to fit a byte budget) and still
+    # hand back a cursor that skips nothing.
+    after: list[Position | None] = field(default_factory=list)
+    stopped_early: bool = False  # the time budget ended the scan, not `want` or the upstream's end
 
     @property
     def has_more(self) -> bool:
         return self.next is not None
+
+    def next_after(self, kept: int, start: Position) -> Position | None:
+        """The resume position when only the first `kept` rows are returned."""
+        if kept >= len(self.rows):
+            return self.next
+        return self.after[kept - 1] if kept > 0 else start
+
+
+OnPage = Callable[[int, int], Awaitable[None]]
 
 
 async def scan(
@@ -113,14 +127,19 @@ async def scan(
     want: int,
     accept: Callable[[Any], bool] = lambda _row: True,
     max_pages: int,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    on_page: OnPage | None = None,
 ) -> ScanResult:
     """Collect up to `want` accepted rows from `start`, reading at most `max_pages` upstream pages.
 
     An empty page that still has a cursor is not the end. A cursor that comes back again is an
-    error rather than a loop. Stopping at the page cap is not an error: the result says there is
-    more and where to resume.
+    error rather than a loop. Stopping at the page cap or at `deadline` (checked after each page,
+    so every call makes progress) is not an error: the result says there is more and where to resume.
+    `on_page(pages, rows)` is awaited after each page, for progress notifications.
     """
     rows: list[Any] = []
+    after: list[Position | None] = []
     position = start
     seen: set[str] = set() if start.cursor is None else {start.cursor}
     pages = 0
@@ -130,24 +149,26 @@ async def scan(
         items = page.items
         if position.offset > len(items):
             raise PaginationError("The upstream page is shorter than the cursor expects; restart from the first page")
+        following = _following(page, position)
         for index in range(position.offset, len(items)):
             if not accept(items[index]):
                 continue
             rows.append(items[index])
+            after.append(_at(position, index + 1) if index + 1 < len(items) else following)
             if len(rows) == want:
-                if index + 1 < len(items):
-                    return ScanResult(rows, _at(position, index + 1), pages)
-                following = _following(page, position)
-                return ScanResult(rows, following, pages)
-        following = _following(page, position)
+                return ScanResult(rows, after[-1], pages, after)
+        if on_page is not None:
+            await on_page(pages, len(rows))
         if following is None:
-            return ScanResult(rows, None, pages)
+            return ScanResult(rows, None, pages, after)
         if following.cursor in seen:
             raise PaginationError(f"The upstream returned cursor {following.cursor!r} twice")
         seen.add(following.cursor)  # type: ignore[arg-type]
         position = following
         if pages >= max_pages:
-            return ScanResult(rows, position, pages)
+            return ScanResult(rows, position, pages, after)
+        if deadline is not None and clock() >= deadline:
+            return ScanResult(rows, position, pages, after, stopped_early=True)
 
 
 def _at(position: Position, offset: int) -> Position:

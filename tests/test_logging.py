@@ -35,7 +35,11 @@ async def test_each_tool_call_logs_its_outcome_with_an_id_that_also_went_upstrea
     first, second = [e for e in json_lines() if e["message"] == "tool call finished"]
     assert (first["tool"], first["is_error"], second["is_error"]) == ("get_user", False, True)
     assert first["request_id"] != second["request_id"]
-    assert [r.headers["x-request-id"] for r in sandbox.requests] == [first["request_id"], second["request_id"]]
+    sent = [r.headers["x-request-id"] for r in sandbox.requests]  # a call may make several upstream requests
+    first_calls = sent.count(first["request_id"])
+    assert first_calls >= 1 and sent == [first["request_id"]] * first_calls + [second["request_id"]] * (
+        len(sent) - first_calls
+    )
 
 
 def test_the_log_level_comes_from_the_environment():

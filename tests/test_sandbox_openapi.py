@@ -165,6 +165,7 @@ def brex(api: httpx.Client, shared: Sandbox, method: str, path: str, **kwargs: A
         ("cards", TEAM, "Card"),
         ("transactions", TRANSACTIONS, "CardTransaction"),
         ("card_accounts", TRANSACTIONS, "CardAccount"),
+        ("cash_accounts", TRANSACTIONS, "CashAccount"),
     ],
 )
 def test_every_seeded_object_matches_its_brex_schema(
@@ -224,6 +225,8 @@ def test_single_object_endpoints_match_their_schemas(
     specs[TEAM].assert_valid("Card", brex(api, shared, "GET", f"/v2/cards/{shared.data.cards[0]['id']}"))
     specs[TEAM].assert_valid("CompanyResponse", brex(api, shared, "GET", "/v2/company"))
     specs[TRANSACTIONS].assert_valid("CardAccount", brex(api, shared, "GET", "/v2/accounts/card"), array=True)
+    specs[TRANSACTIONS].assert_valid("Page_CashAccount_", brex(api, shared, "GET", "/v2/accounts/cash"))
+    specs[TRANSACTIONS].assert_valid("CashAccount", brex(api, shared, "GET", "/v2/accounts/cash/primary"))
 
 
 def test_a_lock_answers_with_a_card(specs: dict[str, Spec]) -> None:
@@ -234,3 +237,13 @@ def test_a_lock_answers_with_a_card(specs: dict[str, Spec]) -> None:
             locked = brex(client, sb, "POST", f"/v2/cards/{card['id']}/lock", json={"reason": "CARD_LOST"})
     assert locked["status"] == "LOCKED"
     specs[TEAM].assert_valid("Card", locked)
+
+
+def test_a_user_update_answers_with_a_user(specs: dict[str, Spec]) -> None:
+    with Sandbox(seed=7) as sb:
+        headers = {"Authorization": f"Bearer {sb.token}"}
+        with httpx.Client(base_url=sb.url, headers=headers, trust_env=False, verify=PLAIN_HTTP) as client:
+            user = next(u for u in sb.data.users if u["status"] == "ACTIVE")
+            updated = brex(client, sb, "PUT", f"/v2/users/{user['id']}", json={"status": "DISABLED"})
+    assert updated["status"] == "DISABLED"
+    specs[TEAM].assert_valid("UserResponse", updated)

@@ -14,18 +14,35 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(params=[("truto", "auto"), ("truto", "legacy"), ("brex", "auto")], ids="-".join)
 async def client(sandbox, request):
-    """Both backends pass the same tool tests: Truto in both protocol eras, Brex direct in the modern one."""
+    """Both backends pass the same tool tests: Truto in both protocol eras, Brex direct in the modern one.
+
+    These tests read whole listings to check the data itself, so results may be larger than the default budget
+    (which has its own tests)."""
     from mcp import Client
 
     from brex_mcp.server import build_server
     from tests.conftest import settings_for
 
     backend, mode = request.param
-    async with Client(build_server(settings_for(sandbox, backend=backend)), mode=mode) as c:
+    settings = settings_for(sandbox, backend=backend, max_result_bytes=512 * 1024)
+    async with Client(build_server(settings), mode=mode) as c:
         yield c
 
 
-TOOL_NAMES = {"list_users", "get_user", "freeze_card", "list_transactions", "proxy_request"}
+TOOL_NAMES = {
+    "list_users",
+    "get_user",
+    "freeze_card",
+    "list_transactions",
+    "proxy_request",
+    "list_cards",
+    "get_card",
+    "unfreeze_card",
+    "offboard_user",
+    "spend_summary",
+    "list_accounts",
+}
+WRITE_TOOLS = {"freeze_card", "proxy_request", "unfreeze_card", "offboard_user"}
 UNIFIED_STATUS = {
     "ACTIVE": "active",
     "INVITED": "invited",
@@ -36,6 +53,15 @@ UNIFIED_STATUS = {
 
 
 _schemas: dict[int, dict] = {}
+
+
+@pytest.fixture
+def settings(sandbox):
+    """These tests read whole listings to check the data itself; the result budget is tested on its own
+    (test_output_budget.py), so here pages are allowed to come back whole."""
+    from tests.conftest import settings_for
+
+    return settings_for(sandbox, max_result_bytes=512 * 1024)
 
 
 async def call(client, name, args=None):
@@ -64,7 +90,7 @@ def user_by_id(sandbox, user_id):
 # -- listing ------------------------------------------------------------------------------------------
 
 
-async def test_the_five_tools_are_listed_with_titles_and_every_annotation_set(client):
+async def test_every_tool_is_listed_with_a_title_and_every_annotation_set(client):
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TOOL_NAMES
     for tool in tools.values():
@@ -73,10 +99,10 @@ async def test_the_five_tools_are_listed_with_titles_and_every_annotation_set(cl
         assert None not in (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint, hints.open_world_hint)
 
 
-async def test_only_freeze_and_proxy_are_marked_as_writes(client):
+async def test_only_the_write_tools_are_marked_as_writes(client):
     tools = {t.name: t for t in (await client.list_tools()).tools}
     writes = {name for name, t in tools.items() if not t.annotations.read_only_hint}
-    assert writes == {"freeze_card", "proxy_request"}
+    assert writes == WRITE_TOOLS
     assert tools["freeze_card"].annotations.destructive_hint is True
 
 

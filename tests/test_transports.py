@@ -10,11 +10,10 @@ from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 
 from tests.processes import RawStdio, clean_env, http_server
+from tests.test_tools import TOOL_NAMES
 
-FIVE = {"list_users", "get_user", "freeze_card", "list_transactions", "proxy_request"}
 
-
-def test_stdio_answers_all_five_tools_and_stdout_carries_only_json_rpc():
+def test_stdio_answers_every_tool_and_stdout_carries_only_json_rpc():
     server = RawStdio(["--sandbox"])
     try:
         init = server.request(
@@ -28,7 +27,7 @@ def test_stdio_answers_all_five_tools_and_stdout_carries_only_json_rpc():
         assert init["result"]["serverInfo"]["name"] == "brex-mcp"
         server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
         tools = server.request("tools/list", {})["result"]["tools"]
-        assert {t["name"] for t in tools} == FIVE
+        assert {t["name"] for t in tools} == TOOL_NAMES
 
         users = server.call("list_users", {"limit": 3})["users"]
         assert server.call("get_user", {"user_id": users[0]["id"]})["id"] == users[0]["id"]
@@ -49,7 +48,7 @@ def test_stdio_answers_all_five_tools_and_stdout_carries_only_json_rpc():
 async def test_sdk_client_over_stdio_calls_the_tools(mode):
     params = StdioServerParameters(command=sys.executable, args=["-m", "brex_mcp", "--sandbox"], env=clean_env())
     async with Client(params, mode=mode) as client:
-        assert {t.name for t in (await client.list_tools()).tools} == FIVE
+        assert {t.name for t in (await client.list_tools()).tools} == TOOL_NAMES
         result = await client.call_tool("list_users", {"limit": 2})
         assert len(result.structured_content["users"]) == 2
 
@@ -59,7 +58,7 @@ async def test_sdk_client_over_stdio_calls_the_tools(mode):
 async def test_streamable_http_lists_tools_and_answers_a_call(mode):
     with http_server("streamable-http") as port:
         async with Client(f"http://127.0.0.1:{port}/mcp", mode=mode) as client:
-            assert {t.name for t in (await client.list_tools()).tools} == FIVE
+            assert {t.name for t in (await client.list_tools()).tools} == TOOL_NAMES
             result = await client.call_tool("list_transactions", {"limit": 3})
             assert len(result.structured_content["transactions"]) == 3
 
@@ -68,6 +67,6 @@ async def test_streamable_http_lists_tools_and_answers_a_call(mode):
 async def test_sse_lists_tools_and_answers_a_call():
     with http_server("sse") as port:
         async with Client(sse_client(f"http://127.0.0.1:{port}/sse"), mode="legacy") as client:
-            assert {t.name for t in (await client.list_tools()).tools} == FIVE
+            assert {t.name for t in (await client.list_tools()).tools} == TOOL_NAMES
             result = await client.call_tool("get_user", {"user_id": "cuuser_unknown"})
             assert result.is_error

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from .server import DEFAULT_ACCOUNT_ID, DEFAULT_SEED, Sandbox
+from .server import DEFAULT_ACCOUNT_ID, DEFAULT_SEED, PROFILES, Sandbox
 from .truto import LIST_SHAPES
 
 
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--custom-list-shape", choices=LIST_SHAPES, default="brex_page")
     parser.add_argument("--token", default=None, help="API token to accept (default: a random one)")
     parser.add_argument("--account-id", default=DEFAULT_ACCOUNT_ID)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="default", help="large: 50,000 transactions")
     args = parser.parse_args(argv)
 
     # stdout stays clean: everything, including the connection details, goes to stderr.
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         token=args.token,
         account_id=args.account_id,
+        profile=args.profile,
     )
     url = sandbox.start()
     print(f"Truto base URL:        {url}", file=sys.stderr)

@@ -171,6 +171,10 @@ class BrexEmulator:
             ("GET", r"/v2/transactions/card/primary", self._list_card_transactions),
             ("GET", r"/v2/accounts/card", self._card_accounts),
             ("GET", r"/v2/company", self._company),
+            ("PUT", r"/v2/users/(?P<id>[^/]+)", self._update_user),
+            ("GET", r"/v2/accounts/cash", self._cash_accounts),
+            ("GET", r"/v2/accounts/cash/primary", self._primary_cash_account),
+            ("GET", r"/v2/accounts/cash/(?P<id>[^/]+)", self._cash_account),
         ):
             self._routes.append((method, re.compile(pattern + r"/?"), handler))
 
@@ -204,7 +208,7 @@ class BrexEmulator:
                 if match is None or route_method != method:
                     continue
                 kwargs = match.groupdict()
-                if method == "POST":
+                if method in ("POST", "PUT"):
                     kwargs["body"] = body
                 result = handler(query, **kwargs)
                 if isinstance(result, _Page):
@@ -351,3 +355,61 @@ class BrexEmulator:
 
     def _company(self, query: Query) -> JsonDict:
         return self.data.company
+
+    def _cash_accounts(self, query: Query) -> _Page:
+        # Brex documents no cursor or limit here: the whole list comes in one page.
+        return _Page(list(self.data.cash_accounts), None)
+
+    def _primary_cash_account(self, query: Query) -> JsonDict:
+        return next(a for a in self.data.cash_accounts if a["primary"])
+
+    def _cash_account(self, query: Query, id: str) -> JsonDict:
+        account = self.data.find("cash_accounts", id)
+        if account is None:
+            raise not_found("Cash account not found")
+        return account
+
+    # -- user updates ----------------------------------------------------------------------------
+
+    UPDATABLE_USER_FIELDS = ("status", "manager_id", "department_id", "location_id", "title_id", "metadata")
+
+    def _update_user(self, query: Query, id: str, body: bytes) -> JsonDict:
+        """``PUT /v2/users/{id}``: fields left out stay; status only ACTIVE or DISABLED; ids must exist."""
+        request = _json_object(body)
+        unknown = sorted(set(request) - set(self.UPDATABLE_USER_FIELDS))
+        if unknown:
+            raise bad_request(f"Unknown field(s): {', '.join(unknown)}")
+        user = self._user(id)
+        status = request.get("status")
+        if status is not None and status not in ("ACTIVE", "DISABLED"):
+            raise bad_request("status is invalid: must be ACTIVE or DISABLED")
+        if status is not None and user["status"] == "DELETED":
+            raise bad_request("User is deleted")
+        references = {"manager_id": "users", "department_id": "departments", "location_id": "locations"}
+        for name, collection in {**references, "title_id": "titles"}.items():
+            value = request.get(name)
+            if value is not None and self.data.find(collection, value) is None:
+                raise bad_request(f"{name} is invalid")
+        metadata = request.get("metadata")
+        if metadata is not None and (
+            not isinstance(metadata, dict)
+            or len(metadata) > 100
+            or not all(isinstance(v, str) for v in metadata.values())
+        ):
+            raise bad_request("metadata is invalid")
+        for name in self.UPDATABLE_USER_FIELDS:
+            if request.get(name) is not None:
+                user[name] = request[name]
+        return user
+
+
+def _json_object(body: bytes) -> JsonDict:
+    if not body.strip():
+        raise bad_request("Request body is required")
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("Request body is not valid JSON") from None
+    if not isinstance(request, dict):
+        raise bad_request("Request body must be a JSON object")
+    return request

@@ -11,7 +11,7 @@ import itertools
 import pickle
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -29,6 +29,8 @@ _ID_ALPHABET = bytes(b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36] for i in ra
 USER_COUNT = 240
 CARD_MIN_PER_STATUS = 24
 TRANSACTION_COUNT = 6000
+LARGE_TRANSACTION_COUNT = 50_000
+"""The ``large`` profile: enough card transactions that summaries must page through many upstream pages."""
 
 # Fixed non-active status counts so the mix is guaranteed for every seed.
 _USER_STATUS_COUNTS: dict[str, int] = {
@@ -370,6 +372,8 @@ class CompanyData:
     """(created_at, updated_at) per user id: Brex does not expose these, Truto's unified model does."""
     admin_user_id: str
     """The user that owns the token, answered by ``/v2/users/me``."""
+    cash_accounts: list[JsonDict] = field(default_factory=list)
+    """Brex ``CashAccount`` objects; exactly one is primary."""
 
     def __getitem__(self, name: str) -> Any:
         if name.startswith("_") or name not in self.__dataclass_fields__:
@@ -635,7 +639,7 @@ def _amount(rng: random.Random, currency: str, low: float, high: float) -> int:
 
 
 def _build_transactions(
-    rng: random.Random, ids: _Ids, cards: list[JsonDict], vendor_of: dict[str, str]
+    rng: random.Random, ids: _Ids, cards: list[JsonDict], vendor_of: dict[str, str], count: int = TRANSACTION_COUNT
 ) -> list[JsonDict]:
     days = [TX_FIRST_DAY + dt.timedelta(days=i) for i in range((TX_LAST_DAY - TX_FIRST_DAY).days + 1)]
     day_text = [d.isoformat() for d in days]
@@ -672,8 +676,8 @@ def _build_transactions(
     months = sorted({(d.year, d.month) for d in days})
     month_first = [days.index(dt.date(y, m, 1)) for y, m in months]
     special = len(months) * 2  # one collection and one rewards credit a month
-    refunds, chargebacks = 240, 30
-    purchase_count = TRANSACTION_COUNT - special - refunds - chargebacks
+    refunds, chargebacks = count * 4 // 100, count // 200  # 240 and 30 for the default 6000
+    purchase_count = count - special - refunds - chargebacks
     # Draw the weighted choices in bulk: one call each instead of thousands keeps seeding fast.
     picked_cards = rng.choices(usable, cum_weights=list(itertools.accumulate(card_weights)), k=purchase_count)
     picked_merchants = rng.choices(general, cum_weights=list(itertools.accumulate(general_weights)), k=purchase_count)
@@ -743,8 +747,10 @@ def _build_transactions(
     return rows
 
 
-def build_company(seed: int) -> CompanyData:
-    """Build the whole company from ``seed``; pure and deterministic."""
+def build_company(seed: int, transactions: int = TRANSACTION_COUNT) -> CompanyData:
+    """Build the whole company from ``seed`` with ``transactions`` card transactions; pure and deterministic."""
+    if transactions < 100:
+        raise ValueError(f"transactions must be at least 100, got {transactions}")
     rng = random.Random(seed)
     ids = _Ids(rng)
     departments = [{"id": ids.make("cudept_"), "name": name, "description": desc} for name, desc in _DEPARTMENTS]
@@ -753,7 +759,7 @@ def build_company(seed: int) -> CompanyData:
     users, stamps, limits = _build_users(rng, ids, departments, locations, titles)
     billing = dict(_LOCATIONS[0][2])
     cards, vendor_of = _build_cards(rng, ids, users, locations, billing)
-    transactions = _build_transactions(rng, ids, cards, vendor_of)
+    card_transactions = _build_transactions(rng, ids, cards, vendor_of, transactions)
     card_accounts = [
         {
             "id": ids.make("dpacc_"),
@@ -776,31 +782,58 @@ def build_company(seed: int) -> CompanyData:
         locations=locations,
         titles=titles,
         cards=cards,
-        transactions=transactions,
+        transactions=card_transactions,
         card_accounts=card_accounts,
         company=company,
         user_limits=limits,
         user_timestamps=stamps,
         admin_user_id=users[2]["id"],  # the Controller: a finance admin owns the API token
+        cash_accounts=_cash_accounts(ids),  # made last so the rest of the company is unchanged by it
     )
 
 
-_SNAPSHOTS: dict[int, bytes] = {}
+def _cash_accounts(ids: _Ids) -> list[JsonDict]:
+    """An operating account (primary) and a reserve account, in Brex's ``CashAccount`` shape."""
+    return [
+        {
+            "id": ids.make("dpcash_"),
+            "name": "Operating",
+            "status": "ACTIVE",
+            "current_balance": _money(1_284_503_219),
+            "available_balance": _money(1_279_871_004),
+            "account_number": "8202441937",
+            "routing_number": "121145433",
+            "primary": True,
+        },
+        {
+            "id": ids.make("dpcash_"),
+            "name": "Reserve",
+            "status": "ACTIVE",
+            "current_balance": _money(500_000_000),
+            "available_balance": _money(500_000_000),
+            "account_number": "8202441945",
+            "routing_number": "121145433",
+            "primary": False,
+        },
+    ]
+
+
+_SNAPSHOTS: dict[tuple[int, int], bytes] = {}
 _SNAPSHOTS_LOCK = threading.Lock()
 _SNAPSHOTS_MAX = 8
 
 
-def fresh_company(seed: int) -> CompanyData:
-    """An independent copy of ``build_company(seed)``, built once per process and then unpickled.
+def fresh_company(seed: int, transactions: int = TRANSACTION_COUNT) -> CompanyData:
+    """An independent copy of ``build_company(seed, transactions)``, built once per process and then unpickled.
 
     Test suites start a new sandbox per test; copying a snapshot is several times cheaper than
     re-seeding, and every copy is separately mutable.
     """
     with _SNAPSHOTS_LOCK:
-        snapshot = _SNAPSHOTS.get(seed)
+        snapshot = _SNAPSHOTS.get((seed, transactions))
         if snapshot is None:
-            data = build_company(seed)
+            data = build_company(seed, transactions)
             if len(_SNAPSHOTS) < _SNAPSHOTS_MAX:
-                _SNAPSHOTS[seed] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+                _SNAPSHOTS[(seed, transactions)] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
             return data
     return pickle.loads(snapshot)

@@ -25,13 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from .brex import BrexEmulator
 from .faults import Fault, FaultInjector
-from .seed import CompanyData, fresh_company
+from .seed import LARGE_TRANSACTION_COUNT, TRANSACTION_COUNT, CompanyData, fresh_company
 from .truto import LIST_SHAPES, HttpResponse, ListShape, TrutoGateway, json_response, remote_error, truto_error
 
 log = logging.getLogger("brex_mcp.sandbox")
 
 DEFAULT_SEED = 7
 DEFAULT_ACCOUNT_ID = "sandbox-account"
+PROFILES = {"default": TRANSACTION_COUNT, "large": LARGE_TRANSACTION_COUNT}
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ class Sandbox:
 
     ``Sandbox(seed=7).start()`` returns the base URL; use ``token`` and ``account_id`` as the Truto
     API token and ``integrated_account_id``, or ``brex_token`` for Brex's own routes (``/v2/...``).
+    ``profile="large"`` (or ``transactions=N``) seeds more card transactions: 50,000 for ``large``.
     """
 
     def __init__(
@@ -222,8 +224,13 @@ class Sandbox:
         token: str | None = None,
         account_id: str = DEFAULT_ACCOUNT_ID,
         other_accounts: dict[str, int] | None = None,
+        profile: str = "default",
+        transactions: int | None = None,
     ) -> None:
         """`other_accounts` maps further integrated account ids to the seeds of their own companies."""
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
+        self.transaction_count = transactions if transactions is not None else PROFILES[profile]
         if custom_list_shape not in LIST_SHAPES:
             raise ValueError(f"custom_list_shape must be one of {LIST_SHAPES}, got {custom_list_shape!r}")
         self.seed = seed
@@ -255,14 +262,14 @@ class Sandbox:
         if self._data is None:
             with self._data_lock:
                 if self._data is None:
-                    self._data = fresh_company(self.seed)
+                    self._data = fresh_company(self.seed, self.transaction_count)
         return self._data
 
     def _data_getter(self, account: str) -> Callable[[], CompanyData]:
         def get() -> CompanyData:
             with self._data_lock:
                 if account not in self._others:
-                    self._others[account] = fresh_company(self._other_seeds[account])
+                    self._others[account] = fresh_company(self._other_seeds[account], self.transaction_count)
             return self._others[account]
 
         return get

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from . import cards, proxy, transactions, users
+from . import accounts, card_reads, card_unlock, cards, offboarding, proxy, spend, transactions, users
 from .registry import AppState, ToolSpec, build_tools
 
-ALL_TOOLS: list[ToolSpec] = [*users.TOOLS, *cards.TOOLS, *transactions.TOOLS, *proxy.TOOLS]
+ALL_TOOLS: list[ToolSpec] = [
+    *users.TOOLS,
+    *cards.TOOLS,
+    *transactions.TOOLS,
+    *proxy.TOOLS,
+    *card_reads.TOOLS,
+    *card_unlock.TOOLS,
+    *offboarding.TOOLS,
+    *spend.TOOLS,
+    *accounts.TOOLS,
+]
 
 __all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "build_tools"]

@@ -181,11 +181,11 @@ async def freeze_card(
     )
 
 
-def expect_card(data: Any) -> dict[str, Any]:
+def expect_card(data: Any, action: str = "lock") -> dict[str, Any]:
     try:
         return expect_object(data, "card")
-    except UpstreamError as exc:  # the lock was applied; only the reply is unreadable
-        raise ToolError(exc.describe() + " The lock request itself succeeded.") from None
+    except UpstreamError as exc:  # the change was applied; only the reply is unreadable
+        raise ToolError(exc.describe() + f" The {action} request itself succeeded.") from None
 
 
 TOOLS = [

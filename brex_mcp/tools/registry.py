@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from ..audit import AuditLog
 from ..brex_direct import client_for
 from ..config import ACCOUNT_HEADER, ConfigError, Settings
+from ..continuations import Continuations
 from ..directory import Directory
 from ..errors import MalformedResponse, UpstreamError
 from ..idempotency import KeyMemory
@@ -36,6 +37,7 @@ class AccountState:
     audit: AuditLog
     keys: KeyMemory
     directory: Directory
+    continuations: Continuations = field(default_factory=Continuations)  # resumable summaries
 
 
 @dataclass
@@ -93,19 +95,31 @@ def build_tools(specs: Sequence[ToolSpec], settings: Settings) -> list[Tool]:
             continue
         if spec.name in settings.exclude_tools or (settings.tools is not None and spec.name not in settings.tools):
             continue
+        tools.append(_tool(spec, settings.read_only))
+    if not tools:
+        raise ConfigError("the tool selection leaves no tools to serve; check --tools, --exclude-tools, --read-only")
+    return tools
+
+
+_BUILT: dict[tuple[int, bool], Tool] = {}
+
+
+def _tool(spec: ToolSpec, read_only: bool) -> Tool:
+    """Built once per process: deriving argument and output schemas is most of a server's start-up cost,
+    and a Tool holds nothing specific to one server."""
+    key = (id(spec.fn), read_only)
+    if key not in _BUILT:
         tool = Tool.from_function(
             spec.fn,
             name=spec.name,
             title=spec.title,
             description=spec.description,
-            annotations=annotations,
+            annotations=spec.annotations_for(read_only),
             structured_output=True,
         )
         _strict_arguments(tool)
-        tools.append(tool)
-    if not tools:
-        raise ConfigError("the tool selection leaves no tools to serve; check --tools, --exclude-tools, --read-only")
-    return tools
+        _BUILT[key] = tool
+    return _BUILT[key]
 
 
 def _strict_arguments(tool: Tool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -13,16 +13,29 @@ from pydantic import Field
 from ..models import Transaction, transaction_from_brex
 from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
+from ..shaping import Truncated, deadline, fields_or_default, page_progress, page_result, project
 from .inputs import ID_PATTERN, Cursor, DateBound, start_position
-from .registry import READ, ToolSpec, app_state, structured, tool_errors
+from .registry import READ, ToolSpec, app_state, tool_errors
 
 FILTERED_PAGE = 500  # an end-date filter may skip many rows: read big pages
+TransactionField = Literal[
+    "posted_date", "initiated_date", "type", "description", "amount", "card_id", "merchant", "mcc", "merchant_country"
+]
+DEFAULT_TRANSACTION_FIELDS: tuple[TransactionField, ...] = (
+    "posted_date",
+    "type",
+    "description",
+    "amount",
+    "card_id",
+    "merchant",
+)
 
 
 class TransactionPage(Output):
     transactions: list[Transaction]
     next_cursor: str | None = Field(default=None, description="Pass as cursor to get the next page; absent when done")
     has_more: bool
+    truncated: Truncated | None = None
 
 
 def _posted(row: Any) -> date | None:
@@ -49,6 +62,14 @@ async def list_transactions(
         DateBound | None,
         Field(description="Last posted date to include (inclusive); a datetime counts by its UTC date"),
     ] = None,
+    fields: Annotated[
+        list[TransactionField] | None,
+        Field(
+            max_length=9,
+            description="Fields to return besides id; default posted_date, type, description, amount, card_id, "
+            "merchant",
+        ),
+    ] = None,
 ) -> Annotated[CallToolResult, TransactionPage]:
     start_day, end_day = posted_at_start, posted_at_end
     if start_day and end_day and start_day > end_day:
@@ -72,14 +93,18 @@ async def list_transactions(
         return parse_page(response.data)
 
     with tool_errors():
-        result = await scan(fetch, start=start, want=limit, accept=accept, max_pages=state.settings.max_pages_per_call)
-    return structured(
-        TransactionPage(
-            transactions=[transaction_from_brex(row) for row in result.rows],
-            next_cursor=result.next.encode("list_transactions") if result.next else None,
-            has_more=result.has_more,
+        result = await scan(
+            fetch,
+            start=start,
+            want=limit,
+            accept=accept,
+            max_pages=state.settings.max_pages_per_call,
+            deadline=deadline(state.settings),
+            on_page=page_progress(ctx, "transactions"),
         )
-    )
+    chosen = fields_or_default(fields, DEFAULT_TRANSACTION_FIELDS)
+    rows = [project(transaction_from_brex(row), chosen) for row in result.rows]
+    return page_result("list_transactions", "transactions", rows, result, start, state.settings.max_result_bytes)
 
 
 TOOLS = [
@@ -94,7 +119,10 @@ TOOLS = [
             "amounts of different currencies. Dates are posted dates in UTC and both bounds are inclusive; "
             "Brex cannot filter by end date, so this tool does, and a page may then hold fewer rows than "
             "`limit`, even none, while has_more is true: keep calling with cursor=next_cursor until "
-            "has_more is false. Pass the same filters on every page."
+            "has_more is false. Pass the same filters on every page. `fields` picks what each row carries "
+            "(default posted_date, type, description, amount, card_id, merchant; also initiated_date, mcc, "
+            "merchant_country); a page cut to fit the result budget says so in `truncated`. For totals, use "
+            "spend_summary instead of adding pages up."
         ),
         annotations=READ,
     ),
