@@ -11,7 +11,7 @@ import itertools
 import pickle
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -370,6 +370,8 @@ class CompanyData:
     """(created_at, updated_at) per user id: Brex does not expose these, Truto's unified model does."""
     admin_user_id: str
     """The user that owns the token, answered by ``/v2/users/me``."""
+    expenses: list[JsonDict] = field(default_factory=list)
+    """Brex ``ExpandableExpense`` objects, unexpanded (expansions are null), linked to their transactions."""
 
     def __getitem__(self, name: str) -> Any:
         if name.startswith("_") or name not in self.__dataclass_fields__:
@@ -770,7 +772,9 @@ def build_company(seed: int) -> CompanyData:
         "mailing_address": dict(billing),
         "accountType": "BREX_CLASSIC",
     }
-    return CompanyData(
+    from .expenses import build_expenses
+
+    data = CompanyData(
         users=users,
         departments=departments,
         locations=locations,
@@ -783,6 +787,8 @@ def build_company(seed: int) -> CompanyData:
         user_timestamps=stamps,
         admin_user_id=users[2]["id"],  # the Controller: a finance admin owns the API token
     )
+    data.expenses = build_expenses(seed, data)
+    return data
 
 
 _SNAPSHOTS: dict[int, bytes] = {}
