@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from . import cards, proxy, transactions, users
+from . import cards, provisioning, proxy, transactions, users
 from .registry import AppState, ToolSpec, register_tools
 
-ALL_TOOLS: list[ToolSpec] = [*users.TOOLS, *cards.TOOLS, *transactions.TOOLS, *proxy.TOOLS]
+ALL_TOOLS: list[ToolSpec] = [
+    *users.TOOLS,
+    *cards.TOOLS,
+    *transactions.TOOLS,
+    *proxy.TOOLS,
+    *provisioning.TOOLS,
+]
 
 __all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "register_tools"]
