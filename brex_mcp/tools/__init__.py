@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cards, provisioning, proxy, transactions, users
+from . import cards, expenses, provisioning, proxy, transactions, users
 from .registry import AppState, ToolSpec, register_tools
 
 ALL_TOOLS: list[ToolSpec] = [
@@ -11,6 +11,7 @@ ALL_TOOLS: list[ToolSpec] = [
     *transactions.TOOLS,
     *proxy.TOOLS,
     *provisioning.TOOLS,
+    *expenses.TOOLS,
 ]
 
 __all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "register_tools"]
