@@ -21,12 +21,25 @@ def test_without_credentials_it_exits_non_zero_naming_the_variable_and_the_sandb
     assert done.stdout == ""
 
 
-def test_tools_lists_the_five_tools():
+def test_tools_lists_every_tool():
     done = run("--sandbox", "tools")
     names = [line.split()[0] for line in done.stdout.splitlines()]
     assert (done.returncode, sorted(names)) == (
         0,
-        ["freeze_card", "get_user", "list_transactions", "list_users", "proxy_request"],
+        sorted(
+            [
+                "freeze_card",
+                "get_user",
+                "list_transactions",
+                "list_users",
+                "proxy_request",
+                "issue_card",
+                "onboard_user",
+                "list_expenses",
+                "attach_receipt",
+                "update_expense_memo",
+            ]
+        ),
     )
 
 
@@ -85,7 +98,7 @@ def test_starting_makes_no_network_call_before_the_first_request():
         stop.set()
         thread.join()
         listener.close()
-    assert len(tools) == 5
+    assert len(tools) == 10
     assert connections == []
 
 

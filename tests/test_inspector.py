@@ -32,11 +32,22 @@ def inspect(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_inspector_lists_the_five_tools():
+def test_inspector_lists_every_tool():
     done = inspect("--method", "tools/list")
     assert done.returncode == 0, done.stderr
     names = {tool["name"] for tool in json.loads(done.stdout)["result"]["tools"]}
-    assert names == {"list_users", "get_user", "freeze_card", "list_transactions", "proxy_request"}
+    assert names == {
+        "list_users",
+        "get_user",
+        "freeze_card",
+        "list_transactions",
+        "proxy_request",
+        "issue_card",
+        "onboard_user",
+        "list_expenses",
+        "attach_receipt",
+        "update_expense_memo",
+    }
 
 
 def test_inspector_calls_list_users():

@@ -19,7 +19,7 @@ async def read_only_client(sandbox, mode):
 
 async def test_read_only_lists_only_tools_annotated_read_only(read_only_client):
     tools = {t.name: t for t in (await read_only_client.list_tools()).tools}
-    assert set(tools) == {"list_users", "get_user", "list_transactions", "proxy_request"}
+    assert set(tools) == {"list_users", "get_user", "list_transactions", "proxy_request", "list_expenses"}
     assert all(t.annotations.read_only_hint and not t.annotations.destructive_hint for t in tools.values())
 
 

@@ -9,7 +9,18 @@ import pytest
 
 pytestmark = pytest.mark.anyio
 
-TOOL_NAMES = {"list_users", "get_user", "freeze_card", "list_transactions", "proxy_request"}
+TOOL_NAMES = {
+    "list_users",
+    "get_user",
+    "freeze_card",
+    "list_transactions",
+    "proxy_request",
+    "issue_card",
+    "onboard_user",
+    "list_expenses",
+    "attach_receipt",
+    "update_expense_memo",
+}
 UNIFIED_STATUS = {
     "ACTIVE": "active",
     "INVITED": "invited",
@@ -48,7 +59,7 @@ def user_by_id(sandbox, user_id):
 # -- listing ------------------------------------------------------------------------------------------
 
 
-async def test_the_five_tools_are_listed_with_titles_and_every_annotation_set(client):
+async def test_every_tool_is_listed_with_a_title_and_every_annotation_set(client):
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TOOL_NAMES
     for tool in tools.values():
@@ -57,10 +68,17 @@ async def test_the_five_tools_are_listed_with_titles_and_every_annotation_set(cl
         assert None not in (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint, hints.open_world_hint)
 
 
-async def test_only_freeze_and_proxy_are_marked_as_writes(client):
+async def test_only_the_write_tools_are_marked_as_writes(client):
     tools = {t.name: t for t in (await client.list_tools()).tools}
     writes = {name for name, t in tools.items() if not t.annotations.read_only_hint}
-    assert writes == {"freeze_card", "proxy_request"}
+    assert writes == {
+        "freeze_card",
+        "proxy_request",
+        "issue_card",
+        "onboard_user",
+        "attach_receipt",
+        "update_expense_memo",
+    }
     assert tools["freeze_card"].annotations.destructive_hint is True
 
 

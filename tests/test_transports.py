@@ -11,7 +11,18 @@ from mcp.client.sse import sse_client
 
 from tests.processes import RawStdio, clean_env, http_server
 
-FIVE = {"list_users", "get_user", "freeze_card", "list_transactions", "proxy_request"}
+FIVE = {  # the name is historical: every tool
+    "list_users",
+    "get_user",
+    "freeze_card",
+    "list_transactions",
+    "proxy_request",
+    "issue_card",
+    "onboard_user",
+    "list_expenses",
+    "attach_receipt",
+    "update_expense_memo",
+}
 
 
 def test_stdio_answers_all_five_tools_and_stdout_carries_only_json_rpc():

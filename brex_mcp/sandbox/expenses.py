@@ -112,14 +112,24 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 def _usd(amount: JsonDict) -> JsonDict:
+    """Exact integer conversion, half up: (minor * rate) scaled from the currency's exponent to cents."""
     currency = amount["currency"]
-    major = Fraction(amount["amount"], 10 ** _EXPONENT[currency]) * _USD_RATE[currency]
-    return {"amount": round(major * 100), "currency": "USD"}
+    rate = _USD_RATE[currency]
+    numerator = amount["amount"] * rate.numerator * 100
+    denominator = rate.denominator * 10 ** _EXPONENT[currency]
+    cents = (2 * numerator + denominator) // (2 * denominator)
+    return {"amount": cents, "currency": "USD"}
+
+
+def _at(day: str, seconds: int) -> str:
+    """A timestamp on `day` (YYYY-MM-DD); string arithmetic because seeding thousands of them must be fast."""
+    return f"{day}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.000Z"
 
 
 def build_expenses(seed: int, data: CompanyData) -> list[JsonDict]:
     """One expense per recent card purchase, linked to it; a separate generator keeps older data unchanged."""
     rng = random.Random(seed * 7919 + 1)
+    rand = rng.random
     first_day = (TX_LAST_DAY - dt.timedelta(days=EXPENSE_DAYS - 1)).isoformat()
     owner_of = {c["id"]: c["owner"]["user_id"] for c in data.cards}
     users = {u["id"]: u for u in data.users}
@@ -128,42 +138,43 @@ def build_expenses(seed: int, data: CompanyData) -> list[JsonDict]:
         if tx["type"] != "PURCHASE" or tx["card_id"] is None or tx["posted_at_date"] < first_day:
             continue
         user = users[owner_of[tx["card_id"]]]
-        expense_id = "expense_" + rng.randbytes(10).hex()
-        initiated = dt.datetime.fromisoformat(tx["initiated_at_date"]).replace(tzinfo=dt.UTC)
-        purchased = initiated + dt.timedelta(seconds=rng.randrange(86400))
-        posted = dt.datetime.fromisoformat(tx["posted_at_date"]).replace(tzinfo=dt.UTC) + dt.timedelta(hours=6)
-        status = rng.choice(_STATUSES)
-        has_receipt = status != "DRAFT" and rng.random() < 0.75
+        posted = tx["posted_at_date"]
+        status = _STATUSES[int(rand() * len(_STATUSES))]
+        has_receipt = status != "DRAFT" and rand() < 0.75
         merchant = tx["merchant"]
+        usd = _usd(tx["amount"])
+        # A day's events in order: purchase (on the initiated day), posting, submission, approval, last update.
         expense: JsonDict = dict.fromkeys(_ALL_FIELDS_NULL)
         expense.update(
             {
-                "id": expense_id,
-                "memo": rng.choice(_MEMOS) if rng.random() < 0.5 else None,
+                "id": "expense_" + rng.randbytes(10).hex(),
+                "memo": _MEMOS[int(rand() * len(_MEMOS))] if rand() < 0.5 else None,
                 "location_id": user["location_id"],
                 "department_id": user["department_id"],
-                "updated_at": _stamp(posted + dt.timedelta(hours=rng.randrange(1, 72))),
-                "payment_posted_at": _stamp(posted),
+                "updated_at": _at(posted, 68400 + int(rand() * 14400)),
+                "payment_posted_at": _at(posted, 21600),
                 "category": _CATEGORY_BY_MCC.get(merchant["mcc"], "OTHER_BUSINESS_EXPENSES"),
-                "merchant_id": "merchant_" + f"{zlib.crc32(merchant['raw_descriptor'].encode()):08x}",
+                "merchant_id": f"merchant_{zlib.crc32(merchant['raw_descriptor'].encode()):08x}",
                 "merchant": None,
                 "receipts": [{"id": "receipt_" + rng.randbytes(10).hex(), "download_uris": None}]
                 if has_receipt
                 else [],
                 "expense_type": "CARD",
                 "original_amount": dict(tx["amount"]),
-                "billing_amount": _usd(tx["amount"]),
+                "billing_amount": usd,
                 "purchased_amount": dict(tx["amount"]),
-                "usd_equivalent_amount": _usd(tx["amount"]),
-                "purchased_at": _stamp(purchased),
+                "usd_equivalent_amount": dict(usd),
+                "purchased_at": _at(tx["initiated_at_date"], int(rand() * 21600)),
                 "status": status,
                 "payment_status": "CLEARED",
                 "user_id": user["id"],
-                "approved_at": _stamp(posted + dt.timedelta(days=1)) if status == "APPROVED" else None,
-                "submitted_at": _stamp(posted) if status in ("APPROVED", "SUBMITTED", "OUT_OF_POLICY") else None,
+                "approved_at": _at(posted, 46800 + int(rand() * 21600)) if status == "APPROVED" else None,
+                "submitted_at": _at(posted, 28800 + int(rand() * 14400))
+                if status in ("APPROVED", "SUBMITTED", "OUT_OF_POLICY")
+                else None,
             }
         )
-        tx["expense_id"] = expense_id
+        tx["expense_id"] = expense["id"]
         expenses.append(expense)
     expenses.sort(key=lambda e: (e["purchased_at"], e["id"]))
     return expenses
