@@ -215,7 +215,19 @@ def _memo_arguments(expense_id: str, memo: str, dry_run: bool) -> dict[str, Any]
 
 
 async def _load_for_memo(expense_id: str, memo: str, dry_run: bool, ctx: Context) -> dict[str, Any]:
-    return await _read_expense(ctx, "update_expense_memo", _memo_arguments(expense_id, memo, dry_run), expense_id)
+    arguments = _memo_arguments(expense_id, memo, dry_run)
+    expense = await _read_expense(ctx, "update_expense_memo", arguments, expense_id)
+    _card_expense_only(ctx, "update_expense_memo", arguments, expense)
+    return expense
+
+
+def _card_expense_only(ctx: Context, tool: str, arguments: dict[str, Any], expense: dict[str, Any]) -> None:
+    """Brex's memo and receipt endpoints are for card expenses (/v1/expenses/card/...)."""
+    kind = expense.get("expense_type")
+    if kind not in (None, "CARD"):
+        message = f"Expense {expense.get('id')} is a {kind} expense; this tool changes card expenses only."
+        app_state(ctx).audit.record(tool, arguments, "refused", detail=message)
+        raise ToolError(message + " Nothing was sent.")
 
 
 async def _confirm_memo(
@@ -360,6 +372,7 @@ async def _prepare_receipt(
         state.audit.record("attach_receipt", arguments, "refused", detail=str(exc))
         raise ToolError(f"{exc}. Nothing was sent.") from None
     expense = await _read_expense(ctx, "attach_receipt", arguments, expense_id)
+    _card_expense_only(ctx, "attach_receipt", arguments, expense)
     return {"data": data, "label": label, "mime": mime, "name": name, "expense": expense}
 
 
