@@ -372,8 +372,11 @@ class BrexEmulator:
             wanted = set(user_ids)
             card_ids = {c["id"] for c in self.data.cards if c["owner"]["user_id"] in wanted}
             rows = [r for r in rows if r["card_id"] in card_ids]
+        expand = "expense_id" in _multi(query, "expand[]", "expand")
+        if expand:
+            _ = self.data.expenses  # built on first use; building links each purchase to its expense
         page = self._paginate("card_transactions", rows, query)
-        if "expense_id" not in _multi(query, "expand[]", "expand"):  # Brex fills it only when expanded
+        if not expand:  # Brex fills it only when expanded
             page = _Page([{**r, "expense_id": None} for r in page.items], page.next_cursor)
         return page
 

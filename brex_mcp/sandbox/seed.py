@@ -370,16 +370,33 @@ class CompanyData:
     """(created_at, updated_at) per user id: Brex does not expose these, Truto's unified model does."""
     admin_user_id: str
     """The user that owns the token, answered by ``/v2/users/me``."""
-    expenses: list[JsonDict] = field(default_factory=list)
-    """Brex ``ExpandableExpense`` objects, unexpanded (expansions are null), linked to their transactions."""
+    seed: int = 0
+    _expenses: list[JsonDict] | None = field(default=None, repr=False)
+
+    @property
+    def expenses(self) -> list[JsonDict]:
+        """Brex ``ExpandableExpense`` objects (expansions null), linked to their transactions.
+
+        Built on first use, not in the snapshot every sandbox copies: most tests never look at expenses,
+        and copying them would double the cost of every fresh sandbox.
+        """
+        if self._expenses is None:
+            with _EXPENSES_LOCK:
+                if self._expenses is None:
+                    from .expenses import build_expenses
+
+                    self._expenses = build_expenses(self.seed, self)
+        return self._expenses
 
     def __getitem__(self, name: str) -> Any:
+        if name == "expenses":
+            return self.expenses
         if name.startswith("_") or name not in self.__dataclass_fields__:
             raise KeyError(name)
         return getattr(self, name)
 
     def keys(self) -> list[str]:
-        return [n for n in self.__dataclass_fields__ if not n.startswith("_")]
+        return [n for n in self.__dataclass_fields__ if not n.startswith("_")] + ["expenses"]
 
     def find(self, collection: str, item_id: str) -> JsonDict | None:
         """Look an object up by id; a scan keeps it right even if a test edits the lists."""
@@ -772,9 +789,7 @@ def build_company(seed: int) -> CompanyData:
         "mailing_address": dict(billing),
         "accountType": "BREX_CLASSIC",
     }
-    from .expenses import build_expenses
-
-    data = CompanyData(
+    return CompanyData(
         users=users,
         departments=departments,
         locations=locations,
@@ -786,11 +801,11 @@ def build_company(seed: int) -> CompanyData:
         user_limits=limits,
         user_timestamps=stamps,
         admin_user_id=users[2]["id"],  # the Controller: a finance admin owns the API token
+        seed=seed,
     )
-    data.expenses = build_expenses(seed, data)
-    return data
 
 
+_EXPENSES_LOCK = threading.RLock()
 _SNAPSHOTS: dict[int, bytes] = {}
 _SNAPSHOTS_LOCK = threading.Lock()
 _SNAPSHOTS_MAX = 8

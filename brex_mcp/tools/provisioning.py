@@ -148,6 +148,7 @@ def person(user: dict[str, Any]) -> str:
 
 
 def refuse(state: AppState, tool: str, arguments: dict[str, Any], message: str) -> ToolError:
+    message = message.rstrip(".") + "."
     state.audit.record(tool, arguments, "refused", detail=message)
     return ToolError(message + " Nothing was sent.")
 
@@ -229,7 +230,7 @@ async def _plan_card(
             state,
             "issue_card",
             arguments,
-            f"{person(owner)} is {status}; Brex issues cards only to active or invited users.",
+            f"{person(owner)} is {status}; this tool issues cards only to active or invited users.",
         )
     body = card_body(str(owner["id"]), card_name, limit, spend_duration, lock_after_date, budget_id)
     return {"owner": owner, "body": body, "key": issuance_key(state.client.account_id, body), "limit": limit}
@@ -454,6 +455,14 @@ async def _plan_onboarding(
         )
         raise ToolError(exc.describe()) from None
 
+    if existing is not None and card is not None and str(existing.get("status")) not in LIVE_OWNER_STATUSES:
+        raise refuse(
+            state,
+            "onboard_user",
+            arguments,
+            f"{person(existing)} already exists with status {existing.get('status')}; this tool issues cards only "
+            "to active or invited users",
+        )
     invite: dict[str, Any] = {"first_name": first_name, "last_name": last_name, "email": email}
     if manager_user is not None:
         invite["manager_id"] = manager_user["id"]
