@@ -370,7 +370,7 @@ async def _prepare_receipt(
         data, label, mime, name = check_receipt(receipt_name, content_base64)
     except ValueError as exc:
         state.audit.record("attach_receipt", arguments, "refused", detail=str(exc))
-        raise ToolError(f"{exc}. Nothing was sent.") from None
+        raise ToolError(f"{str(exc).rstrip('.')}. Nothing was sent.") from None
     expense = await _read_expense(ctx, "attach_receipt", arguments, expense_id)
     _card_expense_only(ctx, "attach_receipt", arguments, expense)
     return {"data": data, "label": label, "mime": mime, "name": name, "expense": expense}
