@@ -13,7 +13,7 @@ from .audit import AuditLog
 from .config import ConfigError, Settings
 from .directory import Directory
 from .idempotency import KeyMemory
-from .tools import ALL_TOOLS, AppState, register_tools
+from .tools import ALL_TOOLS, AppState, select_tools
 from .truto import TrutoClient
 
 INSTRUCTIONS = """\
@@ -55,6 +55,7 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
             if own:
                 await truto.aclose()
 
+    tools = select_tools(ALL_TOOLS, settings)
     server: MCPServer[Any] = MCPServer(
         "brex-mcp",
         title="Brex",
@@ -62,6 +63,6 @@ def build_server(settings: Settings, *, client: TrutoClient | None = None) -> MC
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        tools=tools,
     )
-    register_tools(server, ALL_TOOLS, settings)
     return server

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import cards, expenses, provisioning, proxy, transactions, users
-from .registry import AppState, ToolSpec, register_tools
+from .registry import AppState, ToolSpec, select_tools
 
 ALL_TOOLS: list[ToolSpec] = [
     *users.TOOLS,
@@ -14,4 +14,4 @@ ALL_TOOLS: list[ToolSpec] = [
     *expenses.TOOLS,
 ]
 
-__all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "register_tools"]
+__all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "select_tools"]

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools.base import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
@@ -54,34 +54,47 @@ class ToolSpec:
         return self.annotations
 
 
-def register_tools(server: MCPServer[Any], specs: Sequence[ToolSpec], settings: Settings) -> list[str]:
-    """Register the tools the operator allows: read-only mode by annotations first, then the exclusions,
-    then the allowlist. The same filter serves every transport because it decides what exists."""
+def select_tools(specs: Sequence[ToolSpec], settings: Settings) -> list[Tool]:
+    """The tools the operator allows: read-only mode by annotations first, then the exclusions, then the
+    allowlist. The same filter serves every transport because it decides what exists."""
     known = {spec.name for spec in specs}
     named = (settings.tools or frozenset()) | settings.exclude_tools
     if named - known:
         raise ConfigError(
             f"unknown tool name(s) {', '.join(sorted(named - known))}; the tools are {', '.join(sorted(known))}"
         )
-    names = []
+    tools = []
     for spec in specs:
         annotations = spec.annotations_for(settings.read_only)
         if settings.read_only and not annotations.read_only_hint:
             continue
         if spec.name in settings.exclude_tools or (settings.tools is not None and spec.name not in settings.tools):
             continue
-        server.add_tool(
+        tools.append(_built(spec, settings.read_only))
+    if not tools:
+        raise ConfigError("the tool selection leaves no tools to serve; check --tools, --exclude-tools, --read-only")
+    return tools
+
+
+_BUILT: dict[tuple[int, bool], tuple[ToolSpec, Tool]] = {}
+
+
+def _built(spec: ToolSpec, read_only: bool) -> Tool:
+    """A tool's schemas, built once per process: building them is most of the cost of a server, and a Tool
+    holds nothing specific to one server."""
+    key = (id(spec), read_only)
+    cached = _BUILT.get(key)
+    if cached is None or cached[0] is not spec:
+        tool = Tool.from_function(
             spec.fn,
             name=spec.name,
             title=spec.title,
             description=spec.description,
-            annotations=annotations,
+            annotations=spec.annotations_for(read_only),
             structured_output=True,
         )
-        names.append(spec.name)
-    if not names:
-        raise ConfigError("the tool selection leaves no tools to serve; check --tools, --exclude-tools, --read-only")
-    return names
+        cached = _BUILT[key] = (spec, tool)
+    return cached[1]
 
 
 def app_state(ctx: Context[Any, Any]) -> AppState:
