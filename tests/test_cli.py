@@ -84,5 +84,5 @@ def test_starting_makes_no_network_call_before_the_first_request():
         stop.set()
         thread.join()
         listener.close()
-    assert len(tools) == 11
+    assert len(tools) == 16
     assert connections == []

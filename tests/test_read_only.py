@@ -28,6 +28,7 @@ async def test_read_only_lists_only_tools_annotated_read_only(read_only_client):
         "get_card",
         "spend_summary",
         "list_accounts",
+        "list_expenses",
     }
     assert all(t.annotations.read_only_hint and not t.annotations.destructive_hint for t in tools.values())
 

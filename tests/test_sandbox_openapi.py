@@ -26,6 +26,7 @@ from brex_mcp.sandbox.brex import LOCK_REASONS
 SPEC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "brex-openapi"
 TEAM = "brex_team.2025-03.oas.json"
 TRANSACTIONS = "brex_transactions.oas.json"
+EXPENSES = "brex_expenses.2025-03.oas.json"
 PLAIN_HTTP = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # loopback HTTP only: skip loading the CA bundle
 
 
@@ -33,11 +34,21 @@ PLAIN_HTTP = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # loopback HTTP only: skip
 
 
 def _nullable_refs(node: Any) -> Any:
-    """``allOf: [X, {nullable: true}]`` means "X or null"; a JSON Schema validator would reject null there."""
+    """``allOf: [X, {nullable: true}]`` (or ``nullable`` beside ``allOf: [X]``) means "X or null"; a JSON Schema
+    validator would reject null there."""
     if isinstance(node, dict):
         parts = node.get("allOf")
         if isinstance(parts, list) and len(parts) == 2 and parts[1] == {"nullable": True}:
             rest = {k: v for k, v in node.items() if k != "allOf"}
+            return {**rest, "anyOf": [_nullable_refs(parts[0]), {"enum": [None], "nullable": True}]}
+        if (
+            node.get("nullable") is True
+            and isinstance(parts, list)
+            and parts
+            and all(isinstance(p, dict) and set(p) <= {"description"} for p in parts[1:])
+        ):
+            # The Expenses documents say it the other way round: ``{nullable: true, allOf: [X, {}?]}``.
+            rest = {k: v for k, v in node.items() if k not in ("allOf", "nullable")}
             return {**rest, "anyOf": [_nullable_refs(parts[0]), {"enum": [None], "nullable": True}]}
         return {k: _nullable_refs(v) for k, v in node.items()}
     if isinstance(node, list):
@@ -124,7 +135,8 @@ def specs() -> dict[str, Spec]:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    return {name: Spec(json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))) for name in (TEAM, TRANSACTIONS)}
+    names = (TEAM, TRANSACTIONS, EXPENSES)
+    return {name: Spec(json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))) for name in names}
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +259,63 @@ def test_a_user_update_answers_with_a_user(specs: dict[str, Spec]) -> None:
             updated = brex(client, sb, "PUT", f"/v2/users/{user['id']}", json={"status": "DISABLED"})
     assert updated["status"] == "DISABLED"
     specs[TEAM].assert_valid("UserResponse", updated)
+
+
+# -- provisioning and expenses ---------------------------------------------------------------------------
+
+
+def test_every_seeded_expense_matches_expandable_expense(specs: dict[str, Spec], shared: Sandbox) -> None:
+    assert len(shared.data.expenses) > 1000
+    specs[EXPENSES].assert_valid("ExpandableExpense", shared.data.expenses, array=True)
+
+
+def test_a_page_of_expanded_expenses_matches_its_page_schema(
+    specs: dict[str, Spec], shared: Sandbox, api: httpx.Client
+) -> None:
+    params = {"limit": 3, "expand[]": ["merchant", "user", "department", "location"]}
+    page = brex(api, shared, "GET", "/v1/expenses", params=params)
+    assert len(page["items"]) == 3 and all(e["merchant"] and e["user"] for e in page["items"])
+    specs[EXPENSES].assert_valid("Page_ExpandableExpense_", page)
+    one = brex(api, shared, "GET", f"/v1/expenses/{page['items'][0]['id']}")
+    specs[EXPENSES].assert_valid("ExpandableExpense", one)
+
+
+def test_created_card_user_limit_memo_and_receipt_upload_match_their_schemas(specs: dict[str, Spec]) -> None:
+    with Sandbox(seed=7) as sb:
+        headers = {"Authorization": f"Bearer {sb.token}"}
+        with httpx.Client(base_url=sb.url, headers=headers, trust_env=False, verify=PLAIN_HTTP) as client:
+            owner = next(u for u in sb.data.users if u["status"] == "ACTIVE")
+            create = {
+                "owner": {"type": "USER", "user_id": owner["id"]},
+                "card_name": "Conference tickets",
+                "card_type": "VIRTUAL",
+                "limit_type": "CARD",
+                "spend_controls": {
+                    "spend_limit": {"amount": 150000, "currency": "USD"},
+                    "spend_duration": "ONE_TIME",
+                    "lock_after_date": "2027-01-31",
+                },
+            }
+            card = brex(client, sb, "POST", "/v2/cards", json=create, headers={"Idempotency-Key": "k-1"})
+            invite = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada.lovelace@northwind-aero.example"}
+            user = brex(client, sb, "POST", "/v2/users", json=invite)
+            limit = brex(
+                client,
+                sb,
+                "POST",
+                f"/v2/users/{user['id']}/limit",
+                json={"monthly_limit": {"amount": 500000, "currency": "USD"}},
+            )
+            expense_id = sb.data.expenses[0]["id"]
+            updated = brex(client, sb, "PUT", f"/v1/expenses/card/{expense_id}", json={"memo": "Client dinner"})
+            upload = client.post(
+                f"/custom/v1/expenses/card/{expense_id}/receipt_upload",
+                params={"integrated_account_id": sb.account_id},
+                json={"receipt_name": "dinner.pdf"},
+            )
+    assert (card["status"], user["status"], upload.status_code) == ("ACTIVE", "INVITED", 201)
+    specs[TEAM].assert_valid("Card", card)
+    specs[TEAM].assert_valid("UserResponse", user)
+    specs[TEAM].assert_valid("UserLimitResponse", limit)
+    specs[EXPENSES].assert_valid("Expense", updated)
+    specs[EXPENSES].assert_valid("CreateAsyncFileUploadResponse", upload.json()["result"])

@@ -42,7 +42,7 @@ async def test_read_only_wins_over_an_allowlist_that_names_a_write_tool(sandbox)
 
 def test_an_unknown_tool_name_is_a_configuration_error_listing_the_real_ones(sandbox):
     with pytest.raises(
-        ConfigError, match=r"unknown tool name\(s\) freez_card; the tools are freeze_card, get_card, get_user"
+        ConfigError, match=r"unknown tool name\(s\) freez_card; the tools are attach_receipt, freeze_card, get_card"
     ):
         build_server(settings_for(sandbox, exclude_tools=frozenset({"freez_card"})))
 

@@ -41,8 +41,22 @@ TOOL_NAMES = {
     "offboard_user",
     "spend_summary",
     "list_accounts",
+    "issue_card",
+    "onboard_user",
+    "list_expenses",
+    "attach_receipt",
+    "update_expense_memo",
 }
-WRITE_TOOLS = {"freeze_card", "proxy_request", "unfreeze_card", "offboard_user"}
+WRITE_TOOLS = {
+    "freeze_card",
+    "proxy_request",
+    "unfreeze_card",
+    "offboard_user",
+    "issue_card",
+    "onboard_user",
+    "attach_receipt",
+    "update_expense_memo",
+}
 UNIFIED_STATUS = {
     "ACTIVE": "active",
     "INVITED": "invited",

@@ -139,6 +139,19 @@ def _utc_date(value: str, name: str) -> str:
     return moment.date().isoformat()
 
 
+def json_object(body: bytes) -> JsonDict:
+    """A request body that must be one JSON object."""
+    if not body.strip():
+        raise bad_request("Request body is required")
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("Request body is not valid JSON") from None
+    if not isinstance(request, dict):
+        raise bad_request("Request body must be a JSON object")
+    return request
+
+
 Route = Callable[..., BrexResponse | JsonDict | list[JsonDict] | _Page]
 
 
@@ -177,10 +190,21 @@ class BrexEmulator:
             ("GET", r"/v2/accounts/cash/(?P<id>[^/]+)", self._cash_account),
         ):
             self._routes.append((method, re.compile(pattern + r"/?"), handler))
+        from .expenses import ExpenseRoutes
+        from .provisioning import ProvisioningRoutes
+
+        self.expenses = ExpenseRoutes(self)
+        for method, pattern, handler in (*ProvisioningRoutes(self).routes(), *self.expenses.routes()):
+            self._routes.append((method, re.compile(pattern + r"/?"), handler))
 
     @property
     def data(self) -> CompanyData:
         return self._data()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while any request changes the company; other writers (receipt uploads) take it too."""
+        return self._lock
 
     def next_trace_id(self) -> str:
         """A fresh ``X-Brex-Trace-Id`` value; unique for every Brex response."""
@@ -191,6 +215,10 @@ class BrexEmulator:
         method = method.upper()
         key = headers.get("idempotency-key")
         memo_key = (key, method, path) if key and method in ("POST", "PUT") else None
+        from .provisioning import REQUIRES_IDEMPOTENCY_KEY
+
+        if not key and any(m == method and p.fullmatch(path) for m, p in REQUIRES_IDEMPOTENCY_KEY):
+            return BrexResponse(400, bad_request("Idempotency-Key header is required").body, self.next_trace_id())
         with self._lock:
             if memo_key is not None and memo_key in self._idempotent:
                 status, stored, is_page = self._idempotent[memo_key]
@@ -348,7 +376,13 @@ class BrexEmulator:
             wanted = set(user_ids)
             card_ids = {c["id"] for c in self.data.cards if c["owner"]["user_id"] in wanted}
             rows = [r for r in rows if r["card_id"] in card_ids]
-        return self._paginate("card_transactions", rows, query)
+        expand = "expense_id" in _multi(query, "expand[]", "expand")
+        if expand:
+            _ = self.data.expenses  # built on first use; building links each purchase to its expense
+        page = self._paginate("card_transactions", rows, query)
+        if not expand:  # Brex fills it only when expanded
+            page = _Page([{**r, "expense_id": None} for r in page.items], page.next_cursor)
+        return page
 
     def _card_accounts(self, query: Query) -> list[JsonDict]:
         return self.data.card_accounts

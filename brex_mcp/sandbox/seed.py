@@ -374,14 +374,33 @@ class CompanyData:
     """The user that owns the token, answered by ``/v2/users/me``."""
     cash_accounts: list[JsonDict] = field(default_factory=list)
     """Brex ``CashAccount`` objects; exactly one is primary."""
+    seed: int = 0
+    _expenses: list[JsonDict] | None = field(default=None, repr=False)
+
+    @property
+    def expenses(self) -> list[JsonDict]:
+        """Brex ``ExpandableExpense`` objects (expansions null), linked to their transactions.
+
+        Built on first use, not in the snapshot every sandbox copies: most tests never look at expenses,
+        and copying them would double the cost of every fresh sandbox.
+        """
+        if self._expenses is None:
+            with _EXPENSES_LOCK:
+                if self._expenses is None:
+                    from .expenses import build_expenses
+
+                    self._expenses = build_expenses(self.seed, self)
+        return self._expenses
 
     def __getitem__(self, name: str) -> Any:
+        if name == "expenses":
+            return self.expenses
         if name.startswith("_") or name not in self.__dataclass_fields__:
             raise KeyError(name)
         return getattr(self, name)
 
     def keys(self) -> list[str]:
-        return [n for n in self.__dataclass_fields__ if not n.startswith("_")]
+        return [n for n in self.__dataclass_fields__ if not n.startswith("_")] + ["expenses"]
 
     def find(self, collection: str, item_id: str) -> JsonDict | None:
         """Look an object up by id; a scan keeps it right even if a test edits the lists."""
@@ -789,6 +808,7 @@ def build_company(seed: int, transactions: int = TRANSACTION_COUNT) -> CompanyDa
         user_timestamps=stamps,
         admin_user_id=users[2]["id"],  # the Controller: a finance admin owns the API token
         cash_accounts=_cash_accounts(ids),  # made last so the rest of the company is unchanged by it
+        seed=seed,
     )
 
 
@@ -818,6 +838,7 @@ def _cash_accounts(ids: _Ids) -> list[JsonDict]:
     ]
 
 
+_EXPENSES_LOCK = threading.RLock()
 _SNAPSHOTS: dict[tuple[int, int], bytes] = {}
 _SNAPSHOTS_LOCK = threading.Lock()
 _SNAPSHOTS_MAX = 8

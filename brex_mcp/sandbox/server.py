@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .brex import BrexEmulator
+from .expenses import RECEIPTS_PREFIX
 from .faults import Fault, FaultInjector
 from .seed import LARGE_TRANSACTION_COUNT, TRANSACTION_COUNT, CompanyData, fresh_company
 from .truto import LIST_SHAPES, HttpResponse, ListShape, TrutoGateway, json_response, remote_error, truto_error
@@ -167,6 +168,12 @@ class _Handler(BaseHTTPRequestHandler):
         record = RequestRecord(self.command, split.path, query, headers, body)
         app.record(record)
 
+        if split.path.startswith(RECEIPTS_PREFIX):  # a pre-signed upload uri: the storage, not Truto
+            status, message = app.gateway.brex.expenses.receive(
+                self.command, split.path[len(RECEIPTS_PREFIX) :], headers, body
+            )
+            self._write(HttpResponse(status, message.encode(), {"Content-Type": "text/plain; charset=utf-8"}))
+            return
         fault = app.faults.take(self.command, split.path)
         if fault is not None and fault.kind == "reset":
             self._reset()
@@ -243,6 +250,7 @@ class Sandbox:
         self._data: CompanyData | None = None
         self._data_lock = threading.Lock()
         brex = BrexEmulator(self._get_data, trace_prefix=secrets.token_hex(4))
+        self._brex = brex
         gateway = TrutoGateway(token=self.token, account_id=account_id, brex=brex, list_shape=custom_list_shape)
         self.brex_token = gateway.brex_token = f"bxt_sandbox_{secrets.token_hex(16)}"
         self._others: dict[str, CompanyData] = {}
@@ -325,6 +333,7 @@ class Sandbox:
             host, port = server.server_address[:2]
             display_host = f"[{host}]" if ":" in str(host) else str(host)
             self._url = f"http://{display_host}:{port}"
+            self._brex.expenses.public_url = self._url
             self._server = server
             self._thread = threading.Thread(
                 target=server.serve_forever,

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from . import accounts, card_reads, card_unlock, cards, offboarding, proxy, spend, transactions, users
+from . import (
+    accounts,
+    card_reads,
+    card_unlock,
+    cards,
+    expenses,
+    offboarding,
+    provisioning,
+    proxy,
+    spend,
+    transactions,
+    users,
+)
 from .registry import AppState, ToolSpec, build_tools
 
 ALL_TOOLS: list[ToolSpec] = [
@@ -15,6 +27,8 @@ ALL_TOOLS: list[ToolSpec] = [
     *offboarding.TOOLS,
     *spend.TOOLS,
     *accounts.TOOLS,
+    *provisioning.TOOLS,
+    *expenses.TOOLS,
 ]
 
 __all__ = ["ALL_TOOLS", "AppState", "ToolSpec", "build_tools"]

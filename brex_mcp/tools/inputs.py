@@ -52,3 +52,16 @@ def start_position(cursor: str | None, page_size: int, tool: str) -> Position:
         return Position.decode(cursor, tool)
     except ValueError as exc:
         raise ToolError(str(exc)) from None
+
+
+def _calendar_day(value: object) -> date:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("a date must be a real calendar day written YYYY-MM-DD")
+
+
+# A calendar day, as a string: strict argument checking refuses anything looser.
+Day = Annotated[date, BeforeValidator(_calendar_day), WithJsonSchema({"type": "string", "format": "date"})]

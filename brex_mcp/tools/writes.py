@@ -99,11 +99,20 @@ async def send_write(
     *,
     params: dict[str, Any] | None = None,
     body: Any = None,
+    idempotency_key: str | None = None,
 ) -> tuple[Response, str]:
-    """Send one write with an Idempotency-Key and audit its outcome; upstream failures become ToolErrors."""
+    """Send one write with an Idempotency-Key and audit its outcome; upstream failures become ToolErrors.
+
+    `idempotency_key` is for writes whose key must be derived from the request itself (card issuance:
+    the same issuance asked twice, even by a new process, must reach Brex with the same key); otherwise
+    a fresh key is made, and kept only while the outcome is unknown.
+    """
     state = app_state(ctx)
     print_ = fingerprint(method, path, params, body)
-    key, reused = state.keys.key_for(print_)
+    if idempotency_key is not None:
+        key, reused = idempotency_key, False
+    else:
+        key, reused = state.keys.key_for(print_)
     audited = {**arguments, "confirmation": consent.value}
     try:
         response = await state.client.custom(method, path, params=params, json_body=body, idempotency_key=key)
