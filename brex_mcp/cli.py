@@ -57,6 +57,17 @@ def _parser() -> argparse.ArgumentParser:
         help="Truto API origin (env TRUTO_BASE_URL, default https://api.truto.one)",
     )
     common.add_argument(
+        "--rate-limit",
+        default=argparse.SUPPRESS,
+        help="client-side limit per account as REQUESTS/SECONDS, or off (env BREX_MCP_RATE_LIMIT, default 50/10)",
+    )
+    common.add_argument(
+        "--sandbox-faults",
+        default=argparse.SUPPRESS,
+        metavar="SPEC",
+        help="with --sandbox: inject faults, e.g. '429,retry_after=2,times=3;reset,path=/custom' (see README)",
+    )
+    common.add_argument(
         "--log-level",
         default=argparse.SUPPRESS,
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -89,6 +100,8 @@ DEFAULTS: dict[str, Any] = {
     "truto_base_url": None,
     "log_level": "WARNING",
     "command": None,
+    "rate_limit": None,
+    "sandbox_faults": None,
 }
 
 
@@ -104,13 +117,23 @@ def _settings(args: argparse.Namespace) -> Settings:
     import os
 
     read_only = True if args.read_only else None
+    if args.sandbox_faults and not args.sandbox:
+        raise ConfigError("--sandbox-faults works only with --sandbox")
     if args.sandbox:
+        from .config import rate_limit_fields
         from .sandbox import Sandbox
 
-        sandbox = Sandbox()
+        limit = rate_limit_fields(args.rate_limit or os.environ.get("BREX_MCP_RATE_LIMIT"))
+        try:
+            sandbox = Sandbox(faults=args.sandbox_faults)
+        except ValueError as exc:
+            raise ConfigError(f"--sandbox-faults: {exc}") from None
         url = sandbox.start()
         print(f"brex-mcp: sandbox mode, a simulated company served on {url} (no real Brex data)", file=sys.stderr)
+        if args.sandbox_faults:
+            print(f"brex-mcp: sandbox faults armed: {args.sandbox_faults}", file=sys.stderr)
         return Settings(
+            **limit,
             truto_api_token=SecretStr(sandbox.token),
             integrated_account_id=sandbox.account_id,
             truto_base_url=url,
@@ -120,6 +143,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         integrated_account_id=args.integrated_account_id,
         truto_base_url=args.truto_base_url,
         read_only=read_only,
+        rate_limit=args.rate_limit,
     )
 
 

@@ -17,6 +17,7 @@ ENV_TOKEN = "TRUTO_API_TOKEN"
 ENV_ACCOUNT = "TRUTO_INTEGRATED_ACCOUNT_ID"
 ENV_BASE_URL = "TRUTO_BASE_URL"
 ENV_READ_ONLY = "BREX_MCP_READ_ONLY"
+ENV_RATE_LIMIT = "BREX_MCP_RATE_LIMIT"
 
 
 class ConfigError(ValueError):
@@ -47,6 +48,9 @@ class Settings(BaseModel):
     read_timeout: float = 20.0
     retry: RetryPolicy = RetryPolicy()
     max_pages_per_call: int = Field(default=20, ge=1)
+    # Client-side token bucket per integrated account (Truto allows 50 requests / 10 s); 0 requests = off.
+    rate_limit_requests: int = Field(default=50, ge=0)
+    rate_limit_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("truto_base_url")
     @classmethod
@@ -81,6 +85,7 @@ def settings_from_env(
     integrated_account_id: str | None = None,
     truto_base_url: str | None = None,
     read_only: bool | None = None,
+    rate_limit: str | None = None,
 ) -> Settings:
     """Build settings from the environment, with CLI values winning; raise ConfigError naming what is missing."""
     env = os.environ if env is None else env
@@ -94,7 +99,9 @@ def settings_from_env(
             "or run `brex-mcp --sandbox` to try the server against the built-in sandbox with no credentials."
         )
     try:
+        limit = rate_limit_fields(rate_limit or env.get(ENV_RATE_LIMIT))
         return Settings(
+            **limit,
             truto_api_token=SecretStr(token),
             integrated_account_id=account,
             truto_base_url=truto_base_url or env.get(ENV_BASE_URL) or DEFAULT_TRUTO_BASE_URL,
@@ -102,6 +109,25 @@ def settings_from_env(
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise ConfigError(_first_error(exc)) from None
+
+
+def rate_limit_fields(text: str | None) -> dict[str, float]:
+    """`50/10` = 50 requests per 10 seconds; `off` or `0` disables the limiter; None keeps the default."""
+    if text is None or not text.strip():
+        return {}
+    value = text.strip().lower()
+    if value in ("off", "0"):
+        return {"rate_limit_requests": 0}
+    requests, slash, seconds = value.partition("/")
+    try:
+        count, window = int(requests), float(seconds) if slash else 0.0
+    except ValueError:
+        count, window = 0, 0.0
+    if count < 1 or not 0 < window < 86400:  # also refuses nan and inf
+        raise ConfigError(
+            f"{ENV_RATE_LIMIT} / --rate-limit must look like 50/10 (requests/seconds) or off, got {text!r}"
+        )
+    return {"rate_limit_requests": count, "rate_limit_seconds": window}
 
 
 def _first_error(exc: ValueError) -> str:

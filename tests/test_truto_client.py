@@ -116,6 +116,7 @@ async def test_get_is_retried_after_a_connection_reset(truto, sandbox):
 
 
 async def test_get_is_retried_after_a_timeout(sandbox):
+    assert sandbox.data.transactions  # seed the company now: seeding inside the retry can outlast 0.2 s
     sandbox.faults.add(path_prefix=TXN_PATH, kind="delay", seconds=1.0, times=1)
     client = TrutoClient(settings_for(sandbox, read_timeout=0.2))
     try:
