@@ -64,13 +64,8 @@ class TrutoClient:
     ) -> None:
         self._settings = settings
         self._token = settings.truto_api_token.get_secret_value()
-        self._http = http or httpx.AsyncClient(
-            base_url=settings.truto_base_url,
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
-            headers={"Accept": "application/json", "User-Agent": "brex-mcp"},
-            verify=_tls_context(),
-        )
+        # Made on first use: loading the CA bundle costs tens of milliseconds a server need not spend to start.
+        self._http: httpx.AsyncClient | None = http
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -86,8 +81,21 @@ class TrutoClient:
     def account_id(self) -> str:
         return self._settings.integrated_account_id
 
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            settings = self._settings
+            self._http = httpx.AsyncClient(
+                base_url=settings.truto_base_url,
+                timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+                headers={"Accept": "application/json", "User-Agent": "brex-mcp"},
+                verify=_tls_context(),
+            )
+        return self._http
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # -- routes -------------------------------------------------------------------------------------
 
@@ -147,7 +155,7 @@ class TrutoClient:
                 min(self._settings.read_timeout, remaining), connect=min(self._settings.connect_timeout, remaining)
             )
             try:
-                raw = await self._http.request(
+                raw = await self._client().request(
                     method, path, params=query, headers=headers, content=content, timeout=timeout
                 )
             except (httpx.TimeoutException, httpx.TransportError) as exc:

@@ -10,11 +10,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..models import Transaction, transaction_from_brex
-from ..output import Output
+from ..models import Transaction, transaction_json_from_brex
+from ..output import Output, result_from_json
 from ..pagination import Page, Position, parse_page, scan
 from .inputs import ID_PATTERN, Cursor, DateBound, start_position, utc_date
-from .registry import READ, ToolSpec, app_state, structured, tool_errors
+from .registry import READ, ToolSpec, app_state, tool_errors
 
 FILTERED_PAGE = 500  # an end-date filter may skip many rows: read big pages
 
@@ -72,13 +72,12 @@ async def list_transactions(
 
     with tool_errors():
         result = await scan(fetch, start=start, want=limit, accept=accept, max_pages=state.settings.max_pages_per_call)
-    return structured(
-        TransactionPage(
-            transactions=[transaction_from_brex(row) for row in result.rows],
-            next_cursor=result.next.encode() if result.next else None,
-            has_more=result.has_more,
-        )
-    )
+    # Rows go straight to JSON (see transaction_json_from_brex); the schema is still TransactionPage's.
+    page: dict[str, Any] = {"transactions": [transaction_json_from_brex(row) for row in result.rows]}
+    if result.next is not None:
+        page["next_cursor"] = result.next.encode()
+    page["has_more"] = result.has_more
+    return result_from_json(page)
 
 
 TOOLS = [

@@ -61,7 +61,7 @@ async def list_users(
             fetch,
             start=start,
             want=limit,
-            accept=accept,
+            accept=accept if filtering else lambda _row: True,  # no per-row model work when nothing filters
             max_pages=app_state(ctx).settings.max_pages_per_call,
         )
     return structured(
