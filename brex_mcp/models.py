@@ -72,15 +72,11 @@ def _name(unified: dict[str, Any]) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
-# The builders below check every value themselves (str() for ids, _str() for optional text, money_from_brex for
-# amounts) and use model_construct(): validating again would only cost time, tens of microseconds a row.
-
-
 def user_detail_from_unified(unified: dict[str, Any]) -> UserDetail:
     """Truto's unified user, with the Brex fields Truto keeps in remote_data."""
     remote = unified.get("remote_data") if isinstance(unified.get("remote_data"), dict) else {}
     emails = _emails(unified) or ([remote["email"]] if _str(remote.get("email")) else [])
-    return UserDetail.model_construct(
+    return UserDetail(
         id=str(unified["id"]),
         name=_name(unified),
         first_name=_str(unified.get("first_name")),
@@ -100,22 +96,14 @@ def user_detail_from_unified(unified: dict[str, Any]) -> UserDetail:
 
 
 def user_from_unified(unified: dict[str, Any]) -> User:
-    remote = unified.get("remote_data") if isinstance(unified.get("remote_data"), dict) else {}
-    emails = _emails(unified) or ([remote["email"]] if _str(remote.get("email")) else [])
-    return User.model_construct(
-        id=str(unified["id"]),
-        name=_name(unified),
-        email=emails[0] if emails else None,
-        status=_str(unified.get("status")),
-        title=_str(unified.get("title")),
-        department_id=_str(remote.get("department_id")),
-        manager_id=_str(remote.get("manager_id")),
-    )
+    detail = user_detail_from_unified(unified)
+    # The detail is validated; its fields need no second look (construct() is a fraction of model_validate).
+    return User.model_construct(**{name: getattr(detail, name) for name in User.model_fields})
 
 
 def card_from_brex(card: dict[str, Any]) -> Card:
     owner = card.get("owner") if isinstance(card.get("owner"), dict) else {}
-    return Card.model_construct(
+    return Card(
         id=str(card["id"]),
         status=_str(card.get("status")),
         last_four=_str(card.get("last_four")),
@@ -135,23 +123,24 @@ def transaction_json_from_brex(row: dict[str, Any]) -> dict[str, Any]:
     merchant = row.get("merchant") if isinstance(row.get("merchant"), dict) else {}
     out: dict[str, Any] = {"id": str(row["id"])}
     for key, value in (
-        ("posted_date", row.get("posted_at_date")),
-        ("initiated_date", row.get("initiated_at_date")),
-        ("type", row.get("type")),
-        ("description", row.get("description")),
+        ("posted_date", _str(row.get("posted_at_date"))),
+        ("initiated_date", _str(row.get("initiated_at_date"))),
+        ("type", _str(row.get("type"))),
+        ("description", _str(row.get("description"))),
         ("amount", money_json_from_brex(row.get("amount"))),
-        ("card_id", row.get("card_id")),
-        ("merchant", merchant.get("raw_descriptor")),
-        ("mcc", merchant.get("mcc")),
-        ("merchant_country", merchant.get("country")),
+        ("card_id", _str(row.get("card_id"))),
+        ("merchant", _str(merchant.get("raw_descriptor"))),
+        ("mcc", _str(merchant.get("mcc"))),
+        ("merchant_country", _str(merchant.get("country"))),
     ):
-        if (isinstance(value, str) and value) or isinstance(value, dict):
+        if value is not None:
             out[key] = value
     return out
 
 
 def transaction_from_brex(row: dict[str, Any]) -> Transaction:
     merchant = row.get("merchant") if isinstance(row.get("merchant"), dict) else {}
+    # Every value is checked above or by _str/money_from_brex: construct() skips a second validation.
     return Transaction.model_construct(
         id=str(row["id"]),
         posted_date=_str(row.get("posted_at_date")),

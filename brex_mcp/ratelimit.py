@@ -12,7 +12,9 @@ from upstream empties the bucket and pauses everyone until its Retry-After has p
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -94,3 +96,19 @@ class TokenBucket:
         self._refill(now)
         self._tokens = min(self._tokens, 0.0)
         self._paused_until = max(self._paused_until, now + seconds)
+
+
+_BUCKETS: weakref.WeakValueDictionary[tuple[str, str, int, float], TokenBucket] = weakref.WeakValueDictionary()
+_BUCKETS_LOCK = threading.Lock()
+
+
+def bucket_for(base_url: str, account_id: str, capacity: int, per: float) -> TokenBucket:
+    """The one bucket of an integrated account: every client (or per-account view) for it in this process gets
+    the same bucket, for as long as any of them is alive."""
+    key = (base_url, account_id, capacity, per)
+    with _BUCKETS_LOCK:
+        bucket = _BUCKETS.get(key)
+        if bucket is None:
+            bucket = TokenBucket(capacity, per)
+            _BUCKETS[key] = bucket
+        return bucket

@@ -31,7 +31,7 @@ from .errors import (
     UpstreamError,
     error_for_status,
 )
-from .ratelimit import RateLimitWait, TokenBucket
+from .ratelimit import RateLimitWait, TokenBucket, bucket_for
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,14 @@ class TrutoClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
-        # One bucket per client, and one client per integrated account: every tool call shares it.
+        # One bucket per integrated account: every tool call, and every client for the account, shares it.
         if limiter is None and settings.rate_limit_requests:
-            limiter = TokenBucket(settings.rate_limit_requests, settings.rate_limit_seconds)
+            limiter = bucket_for(
+                settings.truto_base_url,
+                settings.integrated_account_id,
+                settings.rate_limit_requests,
+                settings.rate_limit_seconds,
+            )
         self.limiter = limiter
 
     def __repr__(self) -> str:

@@ -35,10 +35,10 @@ CALLS = [
 
 
 @contextmanager
-def http_server() -> Iterator[tuple[int, psutil.Process]]:
+def http_server(rate_limit: str = "off") -> Iterator[tuple[int, psutil.Process]]:
     port = free_port()
     proc = subprocess.Popen(
-        [*SERVER, "--sandbox", "--rate-limit", "off", "--transport", "streamable-http", "--port", str(port)],
+        [*SERVER, "--sandbox", "--rate-limit", rate_limit, "--transport", "streamable-http", "--port", str(port)],
         env=clean_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

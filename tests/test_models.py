@@ -14,6 +14,7 @@ ODD_ROWS = [
     {"id": "t4", "amount": {"amount": -5, "currency": None}, "merchant": {"raw_descriptor": "", "mcc": 7011}},
     {"id": 5, "amount": {"amount": 7.5, "currency": "USD"}, "posted_at_date": 20260101},
     {"id": "t6", "amount": {"amount": 123456, "currency": "kwd"}, "card_id": "c", "posted_at_date": "2026-01-01"},
+    {"id": "t7", "description": "Caf\u00e9 \u202egnp.exe", "merchant": {"raw_descriptor": "\u200bZERO WIDTH"}},
 ]
 
 

@@ -189,3 +189,26 @@ async def test_a_call_ends_within_its_retry_budget_even_when_every_answer_hangs(
         await client.aclose()
     # Without the budget cutting each attempt's timeout, one attempt alone would wait 30 s.
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.anyio
+async def test_one_limiter_serves_every_http_session_of_the_server_process():
+    from tests.test_load import http_server
+
+    with http_server(rate_limit="2/100") as (port, _process):
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with Client(url) as first, Client(url, mode="legacy") as second:
+            spent = [await first.call_tool("list_users", {"limit": 1}) for _ in range(2)]
+            refused = await second.call_tool("list_users", {"limit": 1})
+    assert [r.is_error for r in spent] == [False, False]
+    assert refused.is_error
+    assert '"error":"rate_limited"' in refused.content[0].text and "was not sent" in refused.content[0].text
+
+
+def test_clients_for_one_account_share_one_bucket_and_other_accounts_get_their_own(sandbox):
+    from brex_mcp.truto import TrutoClient
+
+    first, second = TrutoClient(settings_for(sandbox)), TrutoClient(settings_for(sandbox))
+    other = TrutoClient(settings_for(sandbox, integrated_account_id="another-account"))
+    assert first.limiter is second.limiter
+    assert other.limiter is not first.limiter
