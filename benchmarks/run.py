@@ -196,7 +196,7 @@ def bench_full_scan() -> Figure:
         sb.faults.add("/custom/v2/transactions", kind="delay", seconds=SCAN_LATENCY, times=None)
         env = {**os.environ, "BENCH_URL": sb.url, "BENCH_TOKEN": sb.token, "BENCH_ACCOUNT": sb.account_id}
         ours, bare, peaks = [], [], []
-        for _ in range(3):
+        for _ in range(RUNS):
             for mode, sink in (("raw", bare), ("ours", ours)):
                 out = subprocess.run(
                     [sys.executable, "-m", "benchmarks.scan_worker", mode],
@@ -218,7 +218,7 @@ def bench_full_scan() -> Figure:
         f"{o / b:.2f}x ({o:.2f} s vs raw httpx loop {b:.2f} s); peak RSS {peak:.0f} MB",
         "<= 1.3x time, peak RSS < 200 MB",
         o / b <= 1.3 and peak < 200,
-        "median of 3 runs each, each in its own process (peak RSS is that process's ru_maxrss); "
+        f"median of {RUNS} runs each, each in its own process (peak RSS is that process's ru_maxrss); "
         "client-side rate limit off (the sandbox has none; at Truto's 50/10 s the 100 pages take >= 10 s by design)",
     )
 
@@ -314,7 +314,7 @@ def bench_http() -> Figure:
     try:
         for clients, calls in LEVELS.items():
             results: dict[str, list[tuple[float, list[float]]]] = {"ours": [], "bare": []}
-            for _ in range(3):
+            for _ in range(RUNS):
                 results["bare"].append(
                     anyio.run(_http_level, bare_port, "raw_list_users", {"limit": 5}, clients, calls)
                 )
@@ -340,7 +340,7 @@ def bench_http() -> Figure:
         f"worst {min(ratios):.2f}x throughput",
         ">= 0.8x throughput at 1, 10 and 50 clients",
         min(ratios) >= 0.8,
-        "; ".join(rows) + ". Median of 3 runs per level; client and servers share the 2 cores; "
+        "; ".join(rows) + f". Median of {RUNS} runs per level; client and servers share the 2 cores; "
         "ours with --rate-limit off (the sandbox has no limit)",
     )
 

@@ -111,4 +111,5 @@ async def test_fifty_sessions_of_twenty_calls_all_succeed_and_memory_returns_to_
     failures, levels = await run_rounds(sessions=50, calls=20, rounds=3)
     print(f"3 x 1000 calls in {time.monotonic() - started:.1f}s; RSS after warm-up and each round (MB): {levels}")
     assert failures == []
-    assert levels[-1] - levels[0] <= 15, f"RSS after warm-up and rounds (MB): {levels}"
+    # Before the sandbox capped its request log, three rounds grew it by about 6 MB.
+    assert levels[-1] - levels[0] <= 4, f"RSS after warm-up and rounds (MB): {levels}"

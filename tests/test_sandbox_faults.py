@@ -82,3 +82,11 @@ def test_the_cli_refuses_a_malformed_rate_limit():
     done = run("--sandbox", "--rate-limit", "fast", "tools")
     assert done.returncode == 2
     assert "--rate-limit must look like 50/10" in done.stderr
+
+
+def test_the_sandbox_keeps_only_its_latest_requests_but_counts_them_all():
+    with Sandbox(max_records=3) as sb:
+        for limit in range(1, 6):
+            httpx.get(sb.url + USERS, params={"integrated_account_id": sb.account_id, "limit": limit})
+        assert [r.query["limit"] for r in sb.requests] == [["3"], ["4"], ["5"]]
+        assert sb.received == 5

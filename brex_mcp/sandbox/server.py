@@ -6,6 +6,7 @@ timeouts and retry-on-reset paths are exercised exactly as against Truto.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import email.utils
@@ -80,11 +81,19 @@ class _RateLimit:
 class _App:
     """Shared state the request handler threads work on."""
 
-    def __init__(self, gateway: TrutoGateway, faults: FaultInjector, rate_limit: _RateLimit | None = None) -> None:
+    def __init__(
+        self,
+        gateway: TrutoGateway,
+        faults: FaultInjector,
+        rate_limit: _RateLimit | None = None,
+        max_records: int = 1000,
+    ) -> None:
         self.gateway = gateway
         self.faults = faults
         self.rate_limit = rate_limit
-        self.records: list[RequestRecord] = []
+        # Only the latest requests are kept: a sandbox serving a long-running server must not grow without end.
+        self.records: collections.deque[RequestRecord] = collections.deque(maxlen=max_records)
+        self.received = 0
         self.records_lock = threading.Lock()
         # empty_page faults hand out cursors that stand for the page they emptied.
         self.cursor_aliases: dict[str, str | None] = {}
@@ -92,6 +101,7 @@ class _App:
     def record(self, rec: RequestRecord) -> None:
         with self.records_lock:
             self.records.append(rec)
+            self.received += 1
 
     def set_status(self, rec: RequestRecord, status: int | None) -> None:
         with self.records_lock:
@@ -382,9 +392,11 @@ class Sandbox:
         account_id: str = DEFAULT_ACCOUNT_ID,
         rate_limit: tuple[int, float] | None = None,
         faults: str | None = None,
+        max_records: int = 1000,
     ) -> None:
         """``rate_limit=(n, seconds)`` answers 429 with Retry-After beyond n requests per seconds (a token
-        bucket, as Truto's per-account limit); ``faults`` is a spec string armed at once (see faults.py)."""
+        bucket, as Truto's per-account limit); ``faults`` is a spec string armed at once (see faults.py);
+        ``requests`` keeps the latest ``max_records`` requests and ``received`` counts them all."""
         if custom_list_shape not in LIST_SHAPES:
             raise ValueError(f"custom_list_shape must be one of {LIST_SHAPES}, got {custom_list_shape!r}")
         self.seed = seed
@@ -401,7 +413,7 @@ class Sandbox:
         self._data_lock = threading.Lock()
         brex = BrexEmulator(self._get_data, trace_prefix=secrets.token_hex(4))
         gateway = TrutoGateway(token=self.token, account_id=account_id, brex=brex, list_shape=custom_list_shape)
-        self._app = _App(gateway, self.faults, self._rate_limit)
+        self._app = _App(gateway, self.faults, self._rate_limit, max_records)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -426,9 +438,15 @@ class Sandbox:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """A snapshot of every request received so far, oldest first."""
+        """A snapshot of the latest requests (up to max_records), oldest first."""
         with self._app.records_lock:
             return list(self._app.records)
+
+    @property
+    def received(self) -> int:
+        """How many requests arrived since start (``requests`` keeps only the latest ``max_records``)."""
+        with self._app.records_lock:
+            return self._app.received
 
     @property
     def rate_limited(self) -> int:
