@@ -61,6 +61,21 @@ OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         ("--stateless",),
         FLAG | {"help": "no sticky sessions, for replicas (env BREX_MCP_STATELESS; needs BREX_MCP_STATE_KEYS)"},
     ),
+    (
+        ("--rate-limit",),
+        {
+            "metavar": "N/SECONDS",
+            "help": "client-side limit per integrated account, e.g. 50/10 (Truto's; Brex direct: 1000/60) or off "
+            "(env BREX_MCP_RATE_LIMIT)",
+        },
+    ),
+    (
+        ("--sandbox-faults",),
+        {
+            "metavar": "SPEC",
+            "help": "with --sandbox: inject faults, e.g. '429,retry_after=2,times=3;reset,path=/custom' (see README)",
+        },
+    ),
     (("--integrated-account-id",), {"help": "Truto integrated account id (env TRUTO_INTEGRATED_ACCOUNT_ID)"}),
     (
         ("--allowed-accounts",),
@@ -124,6 +139,8 @@ DEFAULTS: dict[str, Any] = {
     "allowed_origins": None,
     "allowed_accounts": None,
     "stateless": False,
+    "rate_limit": None,
+    "sandbox_faults": None,
     "log_level": None,
     "command": None,
 }
@@ -139,13 +156,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _settings(args: argparse.Namespace) -> Settings:
     credentials = brex_credentials = None
+    if args.sandbox_faults and not args.sandbox:
+        raise ConfigError("--sandbox-faults works only with --sandbox")
     if args.sandbox:
         from .sandbox import Sandbox
 
         hosted = [a for a in (args.allowed_accounts or "").split(",") if a.strip()]
         others = {account.strip(): 100 + i for i, account in enumerate(hosted)}  # each its own company
-        sandbox = Sandbox(other_accounts={a: seed for a, seed in others.items() if a != "sandbox-account"})
+        try:
+            sandbox = Sandbox(
+                other_accounts={a: seed for a, seed in others.items() if a != "sandbox-account"},
+                faults=args.sandbox_faults,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"--sandbox-faults: {exc}") from None
         url = sandbox.start()
+        if args.sandbox_faults:
+            print(f"brex-mcp: sandbox faults armed: {args.sandbox_faults}", file=sys.stderr)
         print(f"brex-mcp: sandbox mode, a simulated company served on {url} (no real Brex data)", file=sys.stderr)
         default = "" if hosted and "sandbox-account" not in others else sandbox.account_id
         credentials = (sandbox.token, default, url)
@@ -162,6 +189,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         audit_log=args.audit_log,
         allow_unknown_endpoints=args.allow_unknown_endpoints or None,
         allowed_accounts=args.allowed_accounts,
+        rate_limit=args.rate_limit,
     )
 
 

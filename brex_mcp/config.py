@@ -38,6 +38,7 @@ ENV_STATE_KEYS = "BREX_MCP_STATE_KEYS"
 ACCOUNT_HEADER = "x-truto-integrated-account-id"
 ENV_MAX_RESULT_BYTES = "BREX_MCP_MAX_RESULT_BYTES"
 ENV_TIME_BUDGET = "BREX_MCP_TIME_BUDGET_SECONDS"
+ENV_RATE_LIMIT = "BREX_MCP_RATE_LIMIT"
 HARD_RESULT_LIMIT = 1024 * 1024  # clients drop single messages over 1 MiB (SSE event caps)
 
 ConfirmWrites = Literal["auto", "always", "never"]
@@ -88,6 +89,9 @@ class Settings(BaseModel):
     # has with a cursor (desktop clients give up at 60 s).
     max_result_bytes: int = Field(default=16 * 1024, ge=2048, le=HARD_RESULT_LIMIT // 2)
     time_budget_seconds: float = Field(default=25.0, gt=0, le=55)
+    # Client-side token bucket per integrated account (Truto allows 50 requests / 10 s); 0 requests = off.
+    rate_limit_requests: int = Field(default=50, ge=0)
+    rate_limit_seconds: float = Field(default=10.0, gt=0)
 
     @property
     def upstream_token(self) -> SecretStr:
@@ -235,14 +239,19 @@ def _policy(env: Mapping[str, str], cli: Mapping[str, Any]) -> dict[str, Any]:
                 raise ConfigError(f"{name} must be a number, got {raw!r}") from None
             if not low <= budgets[key] <= high:
                 raise ConfigError(f"{name} must be between {low} and {high}, got {raw}")
-    return budgets | {
-        "read_only": bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY),
-        "tools": tools,
-        "exclude_tools": excluded or frozenset(),
-        "confirm_writes": confirm,
-        "audit_log": Path(audit).expanduser() if audit else default_audit_log(env),
-        "allow_unknown_endpoints": bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN),
-    }
+    rate = rate_limit_fields(cli.get("rate_limit") or env.get(ENV_RATE_LIMIT))
+    return (
+        budgets
+        | rate
+        | {
+            "read_only": bool(cli.get("read_only")) or env_flag(env, ENV_READ_ONLY),
+            "tools": tools,
+            "exclude_tools": excluded or frozenset(),
+            "confirm_writes": confirm,
+            "audit_log": Path(audit).expanduser() if audit else default_audit_log(env),
+            "allow_unknown_endpoints": bool(cli.get("allow_unknown_endpoints")) or env_flag(env, ENV_ALLOW_UNKNOWN),
+        }
+    )
 
 
 def _backend(env: Mapping[str, str], *, sandbox: bool) -> Backend:
@@ -268,6 +277,8 @@ def _direct_settings(env: Mapping[str, str], cli: Mapping[str, Any], given: tupl
     shared = _policy(env, cli)
     if name_list(cli.get("allowed_accounts") or env.get(ENV_ALLOWED_ACCOUNTS)):
         raise ConfigError(f"{ENV_ALLOWED_ACCOUNTS} needs the Truto backend: a Brex token reaches one account")
+    shared.setdefault("rate_limit_requests", 1000)  # Brex's own limit: 1,000 requests per 60 s
+    shared.setdefault("rate_limit_seconds", 60.0)
     try:
         return Settings(
             backend="brex",
@@ -278,6 +289,25 @@ def _direct_settings(env: Mapping[str, str], cli: Mapping[str, Any], given: tupl
         )
     except ValueError as exc:
         raise ConfigError(_first_error(exc)) from None
+
+
+def rate_limit_fields(text: str | None) -> dict[str, float]:
+    """`50/10` = 50 requests per 10 seconds; `off` or `0` disables the limiter; None keeps the default."""
+    if text is None or not text.strip():
+        return {}
+    value = text.strip().lower()
+    if value in ("off", "0"):
+        return {"rate_limit_requests": 0}
+    requests, slash, seconds = value.partition("/")
+    try:
+        count, window = int(requests), float(seconds) if slash else 0.0
+    except ValueError:
+        count, window = 0, 0.0
+    if count < 1 or not 0 < window < 86400:  # also refuses nan and inf
+        raise ConfigError(
+            f"{ENV_RATE_LIMIT} / --rate-limit must look like 50/10 (requests/seconds) or off, got {text!r}"
+        )
+    return {"rate_limit_requests": count, "rate_limit_seconds": window}
 
 
 def _first_error(exc: ValueError) -> str:

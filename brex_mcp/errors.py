@@ -49,12 +49,14 @@ class UpstreamError(Exception):
             out["brex_trace_id"] = self.trace_id
         return out
 
-    def describe(self) -> str:
-        """One line for a model: what failed, what to do, then the machine-readable details."""
+    def describe(self, also: str = "") -> str:
+        """One line for a model: what failed, what to do (and `also`), then the machine-readable details last."""
         text = self.message.rstrip(".") + "."
         hint = self._hint or self.hint
         if hint:
             text += " " + hint
+        if also:
+            text += " " + also
         return f"{text} {json.dumps(self.details(), separators=(',', ':'))}"
 
 

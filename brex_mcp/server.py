@@ -20,7 +20,7 @@ from .logs import request_id
 from .prompts import register_prompts
 from .resources import register_resources
 from .tools import ALL_TOOLS, AppState, build_tools
-from .truto import new_http_client
+from .truto import TrutoClient, new_http_client
 
 log = logging.getLogger("brex_mcp.calls")
 
@@ -39,8 +39,11 @@ offboard_user locks all of a leaver's cards at once. List tools take `fields`; a
 - proxy_request reaches any other Brex endpoint (/v1/..., /v2/...)."""
 
 
-def build_server(settings: Settings, *, state_keys: Sequence[str] = ()) -> MCPServer[Any]:
-    """Build the server; `state_keys` seal request state so replicas can finish each other's confirmations.
+def build_server(
+    settings: Settings, *, state_keys: Sequence[str] = (), client: TrutoClient | None = None
+) -> MCPServer[Any]:
+    """Build the server; `state_keys` seal request state so replicas can finish each other's confirmations,
+    and `client`, when given, is the upstream client every call uses (tests inject faults through it).
 
     Raises ConfigError when the tool selection is invalid or the audit log cannot be written: a server
     that cannot record its writes does not start.
@@ -57,7 +60,7 @@ def build_server(settings: Settings, *, state_keys: Sequence[str] = ()) -> MCPSe
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Any]) -> AsyncIterator[AppState]:
         async with new_http_client(settings) as http:
-            yield AppState(settings=settings, http=http, audit=audit)
+            yield AppState(settings=settings, http=http, audit=audit, client=client)
 
     server: MCPServer[Any] = MCPServer(
         "brex-mcp",

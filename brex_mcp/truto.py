@@ -8,9 +8,11 @@ writes only when they carry an Idempotency-Key, and always with the same key.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,14 +28,17 @@ from .errors import (
     MalformedResponse,
     NetworkError,
     OutcomeUnknown,
+    RateLimited,
     UpstreamError,
     error_for_status,
 )
 from .logs import request_id
+from .ratelimit import RateLimitWait, TokenBucket, bucket_for
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# 500 is "Truto failed" and 502/504 "no clean answer from Brex": all transient (truto-api.md §4.3).
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 QueryValue = str | int | float | bool | Sequence[str | int]
 Query = Mapping[str, QueryValue | None]
 _ENVELOPE_KEYS = frozenset({"result", "next_cursor", "prev_cursor", "result_count", "is_partial_response"})
@@ -57,6 +62,7 @@ class TrutoClient:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        limiter: TokenBucket | None = None,
     ) -> None:
         self._settings = settings
         self._token = settings.upstream_token.get_secret_value()
@@ -65,6 +71,15 @@ class TrutoClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
+        # One bucket per integrated account: every tool call, and every client for the account, shares it.
+        if limiter is None and settings.rate_limit_requests:
+            limiter = bucket_for(
+                settings.upstream_url,
+                settings.integrated_account_id,
+                settings.rate_limit_requests,
+                settings.rate_limit_seconds,
+            )
+        self.limiter = limiter
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self._settings.upstream_url!r}, account={self.account_id!r})"
@@ -132,8 +147,18 @@ class TrutoClient:
         attempt = 0
         while True:
             attempt += 1
+            # Every attempt, retries included, waits its turn and fits in what is left of the call's budget,
+            # so a tool call never outlives max_total_seconds by more than one connect.
+            remaining = policy.max_total_seconds - (self._clock() - started)
+            await self._take_slot(method, path, remaining)
+            remaining = max(0.05, policy.max_total_seconds - (self._clock() - started))
+            timeout = httpx.Timeout(
+                min(self._settings.read_timeout, remaining), connect=min(self._settings.connect_timeout, remaining)
+            )
             try:
-                raw = await self._http.request(method, path, params=query, headers=headers, content=content)
+                raw = await self._http.request(
+                    method, path, params=query, headers=headers, content=content, timeout=timeout
+                )
             except httpx.InvalidURL as exc:  # built locally: nothing was sent
                 raise BadRequest(f"The request could not be built, so nothing was sent: {exc}") from None
             except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -141,11 +166,17 @@ class TrutoClient:
                 wait = self._backoff(attempt)
             else:
                 if raw.status_code < 400:
-                    return Response(raw.status_code, self._parse_success(raw), _trace_id(raw))
-                error = self._parse_error(raw)
-                if raw.status_code not in RETRYABLE_STATUSES or error.kind == "account_blocked":
-                    raise error
-                wait = max(error.retry_after_seconds or 0.0, self._backoff(attempt))
+                    try:
+                        return Response(raw.status_code, self._parse_success(raw), _trace_id(raw))
+                    except MalformedResponse as exc:  # a garbled answer is transient, like a 502
+                        error, wait = exc, self._backoff(attempt)
+                else:
+                    error = self._parse_error(raw)
+                    if raw.status_code not in RETRYABLE_STATUSES or error.kind == "account_blocked":
+                        raise error
+                    wait = max(error.retry_after_seconds or 0.0, self._backoff(attempt))
+                    if raw.status_code == 429 and self.limiter is not None:
+                        self.limiter.pause(wait)  # the whole account waits, not just this call
             elapsed = self._clock() - started
             if not retryable or attempt >= policy.max_attempts or elapsed + wait > policy.max_total_seconds:
                 raise error
@@ -153,6 +184,21 @@ class TrutoClient:
             await self._sleep(wait)
 
     # -- helpers ------------------------------------------------------------------------------------
+
+    async def _take_slot(self, method: str, path: str, remaining: float) -> None:
+        if self.limiter is None:
+            return
+        try:
+            waited = await self.limiter.acquire(max_wait=max(0.0, remaining))
+        except RateLimitWait as exc:
+            raise RateLimited(
+                f"Too many calls are queued for this Brex account: the next free slot under the client-side "
+                f"limit of {self.limiter.capacity} requests per {self.limiter.per:g}s is {exc.wait_seconds:.1f}s "
+                f"away, longer than this call may wait; {method} {path} was not sent",
+                retry_after_seconds=exc.wait_seconds,
+            ) from None
+        if waited > 0:
+            log.debug("rate limiter held %s %s for %.2fs", method, path, waited)
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: spreads parallel callers so they do not retry in lockstep."""
@@ -204,6 +250,9 @@ class TrutoClient:
             if not message:
                 message = _text(body.get("error"))
             truto_blocked = status == 503 and "statusCode" in body and not remote
+            scopes = _missing_scopes(body)
+            if scopes:
+                message = f"{message or 'forbidden'} (missing scopes: {', '.join(scopes)})"
         else:
             message = f"non-JSON error body ({raw.headers.get('content-type', 'no content type')})"
         source = "Brex" if remote else "Truto"
@@ -213,13 +262,20 @@ class TrutoClient:
 
 
 def new_http_client(settings: Settings) -> httpx.AsyncClient:
-    """The pooled connection to Truto, with timeouts on every call; one per process."""
+    """The pooled connection upstream, with timeouts on every call; one per process."""
     return httpx.AsyncClient(
         base_url=settings.upstream_url,
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
         headers={"Accept": "application/json", "User-Agent": "brex-mcp"},
+        verify=_tls_context(),
     )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx loads the CA bundle for every client it makes (~70 ms); one context per process, same trust store."""
+    return httpx.create_ssl_context()
 
 
 def unwrap_custom(data: Any) -> Any:
@@ -263,6 +319,17 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _missing_scopes(body: dict[str, Any]) -> list[str]:
+    """Truto's 403 insight: truto_error_insight.forbidden_error.value.missing_scopes (truto-api.md §4.3)."""
+    insight = body.get("truto_error_insight")
+    forbidden = insight.get("forbidden_error") if isinstance(insight, dict) else None
+    value = forbidden.get("value") if isinstance(forbidden, dict) else None
+    scopes = value.get("missing_scopes") if isinstance(value, dict) else None
+    if not isinstance(scopes, list):
+        return []
+    return [_text(s) for s in scopes if _text(s)][:20]
 
 
 def _trace_id(raw: httpx.Response) -> str | None:

@@ -6,9 +6,13 @@ timeouts and retry-on-reset paths are exercised exactly as against Truto.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
+import email.utils
 import json
 import logging
+import math
 import secrets
 import socket
 import struct
@@ -25,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .brex import BrexEmulator
 from .expenses import RECEIPTS_PREFIX
-from .faults import Fault, FaultInjector
+from .faults import CURSOR_PARAMS, Fault, FaultInjector
 from .seed import LARGE_TRANSACTION_COUNT, TRANSACTION_COUNT, CompanyData, fresh_company
 from .truto import LIST_SHAPES, HttpResponse, ListShape, TrutoGateway, json_response, remote_error, truto_error
 
@@ -45,23 +49,126 @@ class RequestRecord:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0
+    """``time.monotonic()`` when the request arrived."""
+    status: int | None = None
+    """The status answered (None while unanswered or when the connection was dropped)."""
+
+
+class _RateLimit:
+    """Truto's per-account limit as a token bucket: ``requests`` per ``seconds``, bursts up to ``requests``."""
+
+    def __init__(self, requests: int, seconds: float) -> None:
+        if requests < 1 or seconds <= 0:
+            raise ValueError("rate_limit must be (requests >= 1, seconds > 0)")
+        self.capacity = requests
+        self.rate = requests / seconds
+        self.tokens = float(requests)
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+        self.rejected = 0
+
+    def admit(self) -> float | None:
+        """None when the request may go on; otherwise seconds until a token is free."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return None
+            self.rejected += 1
+            return (1 - self.tokens) / self.rate
 
 
 class _App:
     """Shared state the request handler threads work on."""
 
-    def __init__(self, gateway: TrutoGateway, faults: FaultInjector) -> None:
+    def __init__(
+        self,
+        gateway: TrutoGateway,
+        faults: FaultInjector,
+        rate_limit: _RateLimit | None = None,
+        max_records: int = 1000,
+    ) -> None:
         self.gateway = gateway
         self.faults = faults
-        self.records: list[RequestRecord] = []
+        self.rate_limit = rate_limit
+        # Only the latest requests are kept: a sandbox serving a long-running server must not grow without end.
+        self.records: collections.deque[RequestRecord] = collections.deque(maxlen=max_records)
+        self.received = 0
         self.records_lock = threading.Lock()
+        # empty_page faults hand out cursors that stand for the page they emptied.
+        self.cursor_aliases: dict[str, str | None] = {}
 
     def record(self, rec: RequestRecord) -> None:
         with self.records_lock:
             self.records.append(rec)
+            self.received += 1
+
+    def set_status(self, rec: RequestRecord, status: int | None) -> None:
+        with self.records_lock:
+            for index in range(len(self.records) - 1, -1, -1):
+                if self.records[index] is rec:
+                    self.records[index] = dataclasses.replace(rec, status=status)
+                    return
+
+    def resolve_aliases(self, query: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name in CURSOR_PARAMS:
+            value = (query.get(name) or [""])[0]
+            if value in self.cursor_aliases:
+                query = dict(query)
+                original = self.cursor_aliases[value]
+                if original is None:
+                    del query[name]
+                else:
+                    query[name] = [original]
+        return query
+
+    def rewrite_page(self, fault: Fault, query: dict[str, list[str]], response: HttpResponse) -> HttpResponse:
+        """Apply an ``empty_page`` or ``repeat_cursor`` fault to a list answer; other answers pass unchanged."""
+        if response.status != 200:
+            return response
+        try:
+            payload = json.loads(response.body)
+        except ValueError:
+            return response
+        page = payload
+        if isinstance(payload, dict) and isinstance(payload.get("result"), dict):
+            page = payload["result"]  # a Brex page wrapped by Truto's custom API
+        if isinstance(page, dict) and isinstance(page.get("items"), list):
+            rows_key = "items"
+        elif isinstance(page, dict) and isinstance(page.get("result"), list):
+            rows_key = "result"
+        else:
+            return response
+        sent = next((query[n][0] for n in CURSOR_PARAMS if (query.get(n) or [""])[0]), None)
+        if fault.kind == "empty_page":
+            alias = f"emptied{secrets.token_hex(8)}"
+            self.cursor_aliases[alias] = sent
+            page[rows_key] = []
+            page["next_cursor"] = alias
+            if "result_count" in page:
+                page["result_count"] = 0
+        else:
+            page["next_cursor"] = sent
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return HttpResponse(response.status, body, response.headers)
 
     def fault_response(self, fault: Fault) -> HttpResponse:
+        if fault.kind == "malformed_json":
+            return HttpResponse(200, b'{"result": [{"id": "cu_', {"Content-Type": "application/json; charset=utf-8"})
+        if fault.kind == "html":
+            status = fault.status or 502
+            page = f"<html><head><title>{status} Bad Gateway</title></head><body><h1>{status}</h1></body></html>"
+            return HttpResponse(status, page.encode(), {"Content-Type": "text/html; charset=utf-8", **fault.headers})
         status = fault.status or 500
+        headers = dict(fault.headers)
+        if fault.retry_after is not None:
+            if fault.retry_after_format == "date":
+                headers["Retry-After"] = email.utils.formatdate(time.time() + fault.retry_after, usegmt=True)
+            else:
+                headers["Retry-After"] = f"{fault.retry_after:g}"
         if fault.body is not None:
             try:
                 json.loads(fault.body)
@@ -71,8 +178,16 @@ class _App:
             return HttpResponse(status, fault.body, {"Content-Type": content_type, **fault.headers})
         if fault.remote:
             brex_body = {"type": _error_type(status), "message": "Injected fault"}
-            return remote_error(status, brex_body, self.gateway.brex.next_trace_id(), fault.headers)
-        return truto_error(status, "Injected fault", fault.headers)
+            response = remote_error(status, brex_body, self.gateway.brex.next_trace_id(), headers)
+        else:
+            response = truto_error(status, "Injected fault", headers)
+        if fault.missing_scopes:
+            payload = json.loads(response.body)
+            payload["truto_error_insight"] = {
+                "forbidden_error": {"value": {"missing_scopes": list(fault.missing_scopes)}}
+            }
+            response.body = json.dumps(payload, separators=(",", ":")).encode()
+        return response
 
 
 def _error_type(status: int) -> str:
@@ -89,6 +204,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], app: _App) -> None:
         self.app = app
+        self.app_running = True
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -165,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
             key = name.lower()
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         query = parse_qs(split.query, keep_blank_values=True)
-        record = RequestRecord(self.command, split.path, query, headers, body)
+        record = RequestRecord(self.command, split.path, query, headers, body, at=time.monotonic())
         app.record(record)
 
         if split.path.startswith(RECEIPTS_PREFIX):  # a pre-signed upload uri: the storage, not Truto
@@ -174,15 +290,30 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._write(HttpResponse(status, message.encode(), {"Content-Type": "text/plain; charset=utf-8"}))
             return
-        fault = app.faults.take(self.command, split.path)
-        if fault is not None and fault.kind == "reset":
+        if app.rate_limit is not None:
+            wait = app.rate_limit.admit()
+            if wait is not None:
+                # Truto's own 429: no remote flag, Retry-After in whole seconds.
+                retry_after = str(max(1, math.ceil(wait)))
+                app.set_status(record, 429)
+                self._write(truto_error(429, "Rate limit exceeded", {"Retry-After": retry_after}))
+                return
+        fault = app.faults.take(self.command, split.path, query)
+        kind = fault.kind if fault is not None else None
+        if fault is not None and kind == "reset":
             self._reset()
             return
-        if fault is not None and fault.kind == "delay":
-            time.sleep(fault.seconds)
-        if fault is not None and fault.kind == "status":
-            self._write(app.fault_response(fault))
+        if fault is not None and kind == "timeout":
+            self._stall(fault.seconds)
             return
+        if fault is not None and kind == "delay":
+            time.sleep(fault.seconds)
+        if fault is not None and kind in ("status", "malformed_json", "html"):
+            response = app.fault_response(fault)
+            app.set_status(record, response.status)
+            self._write(response)
+            return
+        query = app.resolve_aliases(query)
         try:
             response = app.gateway.handle(self.command, split.path, query, headers, body)
         except Exception:
@@ -190,6 +321,15 @@ class _Handler(BaseHTTPRequestHandler):
             response = json_response(
                 500, {"statusCode": 500, "error": "Internal Server Error", "message": "sandbox internal error"}
             )
+        if fault is not None and kind in ("empty_page", "repeat_cursor"):
+            response = app.rewrite_page(fault, query, response)
+        if fault is not None and kind == "late":
+            time.sleep(fault.seconds)
+        if fault is not None and kind == "truncated":
+            app.set_status(record, response.status)
+            self._write_truncated(response)
+            return
+        app.set_status(record, response.status)
         self._write(response)
 
     def _write(self, response: HttpResponse, *, close: bool = False) -> None:
@@ -203,6 +343,36 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+    def _write_truncated(self, response: HttpResponse) -> None:
+        """Promise the whole body, send half of it, close: the client sees the connection end mid-body."""
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        self.wfile.write(response.body[: len(response.body) // 2])
+        self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _stall(self, seconds: float) -> None:
+        """Say nothing for ``seconds`` (or until the client hangs up or the sandbox stops), then close."""
+        self.close_connection = True
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.server.app_running:
+            try:
+                self.connection.settimeout(0.05)
+                if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                    break  # the client gave up
+            except (TimeoutError, BlockingIOError):
+                continue
+            except OSError:
+                break
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset and no response, like a dying load balancer."""
@@ -233,8 +403,14 @@ class Sandbox:
         other_accounts: dict[str, int] | None = None,
         profile: str = "default",
         transactions: int | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        faults: str | None = None,
+        max_records: int = 1000,
     ) -> None:
-        """`other_accounts` maps further integrated account ids to the seeds of their own companies."""
+        """`other_accounts` maps further integrated account ids to the seeds of their own companies;
+        ``rate_limit=(n, seconds)`` answers 429 with Retry-After beyond n requests per seconds (a token
+        bucket, as Truto's per-account limit); ``faults`` is a spec string armed at once (see faults.py);
+        ``requests`` keeps the latest ``max_records`` requests and ``received`` counts them all."""
         if profile not in PROFILES:
             raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {profile!r}")
         self.transaction_count = transactions if transactions is not None else PROFILES[profile]
@@ -247,6 +423,9 @@ class Sandbox:
         self.token = token or f"sandbox-token-{secrets.token_hex(16)}"
         self.account_id = account_id
         self.faults = FaultInjector()
+        if faults:
+            self.faults.add_spec(faults)
+        self._rate_limit = _RateLimit(*rate_limit) if rate_limit is not None else None
         self._data: CompanyData | None = None
         self._data_lock = threading.Lock()
         brex = BrexEmulator(self._get_data, trace_prefix=secrets.token_hex(4))
@@ -257,7 +436,7 @@ class Sandbox:
         self._other_seeds = dict(other_accounts or {})
         for other in self._other_seeds:
             gateway.companies[other] = BrexEmulator(self._data_getter(other), trace_prefix=secrets.token_hex(4))
-        self._app = _App(gateway, self.faults)
+        self._app = _App(gateway, self.faults, self._rate_limit, max_records)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -304,9 +483,20 @@ class Sandbox:
 
     @property
     def requests(self) -> list[RequestRecord]:
-        """A snapshot of every request received so far, oldest first."""
+        """A snapshot of the latest requests (up to max_records), oldest first."""
         with self._app.records_lock:
             return list(self._app.records)
+
+    @property
+    def received(self) -> int:
+        """How many requests arrived since start (``requests`` keeps only the latest ``max_records``)."""
+        with self._app.records_lock:
+            return self._app.received
+
+    @property
+    def rate_limited(self) -> int:
+        """How many requests the sandbox's rate limit answered with 429."""
+        return self._rate_limit.rejected if self._rate_limit is not None else 0
 
     def clear_requests(self) -> None:
         with self._app.records_lock:
@@ -361,6 +551,7 @@ class Sandbox:
             with contextlib.suppress(OSError), socket.create_connection(server.server_address[:2], timeout=1):
                 pass
             stopper.join(timeout=0.01)
+        server.app_running = False
         server.drop_connections()
         server.server_close()
         if thread is not None:

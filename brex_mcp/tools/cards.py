@@ -185,7 +185,7 @@ def expect_card(data: Any, action: str = "lock") -> dict[str, Any]:
     try:
         return expect_object(data, "card")
     except UpstreamError as exc:  # the change was applied; only the reply is unreadable
-        raise ToolError(exc.describe() + f" The {action} request itself succeeded.") from None
+        raise ToolError(exc.describe(f"The {action} request itself succeeded.")) from None
 
 
 TOOLS = [

@@ -48,13 +48,14 @@ class AppState:
     settings: Settings
     http: httpx.AsyncClient
     audit: AuditLog
+    client: TrutoClient | None = None  # one upstream client for every account, when the builder gave one
     accounts: dict[str, AccountState] = field(default_factory=dict)
 
     def for_account(self, account_id: str) -> AccountState:
         state = self.accounts.get(account_id)
         if state is None:
             settings = self.settings.model_copy(update={"integrated_account_id": account_id})
-            client = client_for(settings, http=self.http)
+            client = self.client or client_for(settings, http=self.http)
             state = AccountState(settings, client, self.audit.bound_to(account_id), KeyMemory(), Directory(client))
             self.accounts[account_id] = state
         return state

@@ -10,10 +10,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..models import Transaction, transaction_from_brex
+from ..models import Transaction, transaction_json_from_brex
 from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
-from ..shaping import Truncated, deadline, fields_or_default, page_progress, page_result, project
+from ..shaping import Truncated, deadline, fields_or_default, page_progress, page_result
 from .inputs import ID_PATTERN, Cursor, DateBound, start_position
 from .registry import READ, ToolSpec, app_state, tool_errors
 
@@ -103,7 +103,9 @@ async def list_transactions(
             on_page=page_progress(ctx, "transactions"),
         )
     chosen = fields_or_default(fields, DEFAULT_TRANSACTION_FIELDS)
-    rows = [project(transaction_from_brex(row), chosen) for row in result.rows]
+    wanted = set(chosen)
+    # Rows go straight to JSON (transaction_json_from_brex), several times cheaper than a model per row.
+    rows = [{k: v for k, v in transaction_json_from_brex(row).items() if k in wanted} for row in result.rows]
     return page_result("list_transactions", "transactions", rows, result, start, state.settings.max_result_bytes)
 
 

@@ -14,7 +14,7 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, Elicitati
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from ..errors import OutcomeUnknown, UpstreamError
+from ..errors import AccountBlocked, OutcomeUnknown, UpstreamError
 from ..idempotency import fingerprint
 from ..output import Output
 from ..truto import Response
@@ -117,7 +117,9 @@ async def send_write(
     try:
         response = await state.client.custom(method, path, params=params, json_body=body, idempotency_key=key)
     except UpstreamError as exc:
-        unknown = isinstance(exc, OutcomeUnknown) or exc.status in UNKNOWN_OUTCOME_STATUSES
+        unknown = isinstance(exc, OutcomeUnknown) or (
+            exc.status in UNKNOWN_OUTCOME_STATUSES and not isinstance(exc, AccountBlocked)
+        )
         if unknown:
             state.keys.remember(print_, key)
         else:
@@ -131,13 +133,13 @@ async def send_write(
             brex_trace_id=exc.trace_id,
             detail=exc.kind,
         )
-        message = exc.describe()
-        if unknown:
-            message += (
-                " The change may or may not have been applied. Calling again with the same arguments reuses "
-                f"Idempotency-Key {key}, so Brex applies it at most once."
-            )
-        raise ToolError(message) from None
+        also = (
+            "The change may or may not have been applied. Calling again with the same arguments reuses "
+            f"Idempotency-Key {key}, so Brex applies it at most once."
+            if unknown
+            else ""
+        )
+        raise ToolError(exc.describe(also)) from None
     state.keys.forget(print_)
     state.audit.record(
         tool,
