@@ -32,8 +32,9 @@ def client_for(settings: Settings, http: httpx.AsyncClient | None = None) -> Tru
     return TrutoClient(settings, http=http)
 
 
-def unified_user(user: dict[str, Any]) -> dict[str, Any]:
-    """A Brex user in the Unified User Directory shape (status mapped where the mapping is clear)."""
+def unified_user(user: dict[str, Any], titles: dict[str, str] | None = None) -> dict[str, Any]:
+    """A Brex user in the Unified User Directory shape (status mapped where the mapping is clear, the title
+    by name as Truto gives it)."""
     first, last = user.get("first_name") or "", user.get("last_name") or ""
     status = user.get("status")
     email = user.get("email")
@@ -44,6 +45,7 @@ def unified_user(user: dict[str, Any]) -> dict[str, Any]:
         "name": f"{first} {last}".strip(),
         "emails": [{"email": email, "type": "work", "is_primary": True}] if email else [],
         "status": UNIFIED_STATUS.get(status, status) if isinstance(status, str) else None,
+        "title": (titles or {}).get(str(user.get("title_id") or "")),
         "remote_data": user,
     }
 
@@ -56,6 +58,27 @@ DIRECT_HINTS = {
 
 
 class BrexDirectClient(TrutoClient):
+    TITLES_TTL_SECONDS = 300.0
+
+    _titles: dict[str, str] | None = None
+    _titles_at = 0.0
+
+    async def _title_names(self) -> dict[str, str]:
+        """Title ids to names, one walk of /v2/titles per few minutes (users carry only title_id)."""
+        if self._titles is not None and self._clock() - self._titles_at < self.TITLES_TTL_SECONDS:
+            return self._titles
+        names: dict[str, str] = {}
+        cursor: str | None = None
+        for _ in range(50):
+            params: dict[str, Any] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = parse_page((await self.custom("GET", "/v2/titles", params=params)).data)
+            names.update({str(t["id"]): str(t.get("name") or "") for t in page.items if isinstance(t, dict)})
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        self._titles, self._titles_at = names, self._clock()
+        return names
+
     async def request(self, method: str, path: str, **kwargs: Any) -> Response:
         kwargs["account_query"] = False  # Brex knows the account from the token
         return await super().request(method, path, **kwargs)
@@ -80,12 +103,14 @@ class BrexDirectClient(TrutoClient):
                 query["cursor"] = query.pop("next_cursor")
             response = await self.custom("GET", "/v2/users", params=query)
             page = parse_page(response.data)
-            envelope = {"result": [unified_user(u) for u in page.items], "next_cursor": page.next_cursor}
+            titles = await self._title_names() if any(u.get("title_id") for u in page.items) else {}
+            envelope = {"result": [unified_user(u, titles) for u in page.items], "next_cursor": page.next_cursor}
             return Response(response.status, envelope, response.trace_id)
         if path.startswith("/users/") and path.count("/") == 2:
             response = await self.custom("GET", "/v2" + path)
             data = response.data if isinstance(response.data, dict) else {}
-            return Response(response.status, unified_user(data), response.trace_id)
+            titles = await self._title_names() if data.get("title_id") else {}
+            return Response(response.status, unified_user(data, titles), response.trace_id)
         raise ValueError(f"the direct Brex backend has no unified route {path}")
 
     def _parse_error(self, raw: httpx.Response) -> UpstreamError:

@@ -26,7 +26,7 @@ from ..output import Output
 from ..pagination import Page, Position, parse_page, scan
 from ..text import clean
 from .inputs import ID_PATTERN, Day
-from .registry import AppState, ToolSpec, app_state, structured
+from .registry import AccountState, ToolSpec, app_state, structured
 from .writes import Consent, PlannedRequest, WriteConfirmation, ask, consent_of, send_write
 
 SpendDuration = Literal["MONTHLY", "QUARTERLY", "YEARLY", "ONE_TIME"]
@@ -147,13 +147,13 @@ def person(user: dict[str, Any]) -> str:
     return f"{name} ({email})" if email else f"{name} ({user.get('id')})"
 
 
-def refuse(state: AppState, tool: str, arguments: dict[str, Any], message: str) -> ToolError:
+def refuse(state: AccountState, tool: str, arguments: dict[str, Any], message: str) -> ToolError:
     message = message.rstrip(".") + "."
     state.audit.record(tool, arguments, "refused", detail=message)
     return ToolError(message + " Nothing was sent.")
 
 
-async def find_user_or_none(state: AppState, id_or_email: str) -> dict[str, Any] | None:
+async def find_user_or_none(state: AccountState, id_or_email: str) -> dict[str, Any] | None:
     try:
         return await state.directory.find_user(id_or_email)
     except NotFound:
@@ -373,7 +373,7 @@ def _onboard_arguments(
     }
 
 
-async def _directory_id(state: AppState, kind: Kind, value: str) -> str:
+async def _directory_id(state: AccountState, kind: Kind, value: str) -> str:
     """A department, title or location given by name (case-insensitive) or by id."""
     names = await state.directory.names(kind)
     if value in names:
@@ -381,7 +381,7 @@ async def _directory_id(state: AppState, kind: Kind, value: str) -> str:
     return await state.directory.id_for(kind, value)
 
 
-async def _owned_cards(state: AppState, user_id: str) -> list[dict[str, Any]]:
+async def _owned_cards(state: AccountState, user_id: str) -> list[dict[str, Any]]:
     async def fetch(position: Position) -> Page:
         params: dict[str, Any] = {"user_id": user_id, "limit": CARD_PAGE}
         if position.cursor is not None:
