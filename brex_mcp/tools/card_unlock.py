@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field
 
 from ..errors import UpstreamError
-from ..models import Card, card_from_brex
-from ..output import Output
+from ..models import card_from_brex
 from ..text import clean
-from .cards import DryRun, expect_card
+from .cards import CardChange, DryRun, expect_card
 from .inputs import BrexId
 from .registry import ToolSpec, app_state, expect_object, structured
 from .writes import Consent, PlannedRequest, WriteConfirmation, ask, consent_of, send_write
 
 TOOL = "unfreeze_card"
-
-
-class UnfreezeResult(Output):
-    card: Card
-    previous_status: str | None = None
-    status: str | None = None
-    changed: bool = Field(description="True only when an unlock was sent and Brex applied it")
-    dry_run: bool = False
-    would_send: PlannedRequest | None = Field(default=None, description="Dry run: the exact request, not sent")
-    confirmation: Literal["confirmed_by_user", "not_needed", "client_cannot_ask", "not_asked_by_policy"]
-    idempotency_key: str | None = Field(default=None, description="Sent with the unlock request")
-    message: str
 
 
 def _arguments(card_id: str, dry_run: bool) -> dict[str, Any]:
@@ -88,7 +74,7 @@ async def unfreeze_card(
     card: Annotated[dict[str, Any], Resolve(_load_card)],
     confirmation: Annotated[ElicitationResult[WriteConfirmation | Consent], Resolve(_confirm_unfreeze)],
     dry_run: DryRun = False,
-) -> Annotated[CallToolResult, UnfreezeResult]:
+) -> Annotated[CallToolResult, CardChange]:
     state = app_state(ctx)
     arguments = _arguments(card_id, dry_run)
     previous = card.get("status")
@@ -100,7 +86,7 @@ async def unfreeze_card(
     if previous != "LOCKED":
         state.audit.record(TOOL, arguments, "no_op", detail=f"card is {previous}, not locked")
         return structured(
-            UnfreezeResult(
+            CardChange(
                 card=before,
                 previous_status=previous,
                 status=previous,
@@ -114,7 +100,7 @@ async def unfreeze_card(
     if dry_run:
         state.audit.record(TOOL, arguments, "dry_run")
         return structured(
-            UnfreezeResult(
+            CardChange(
                 card=before,
                 previous_status=previous,
                 status=previous,
@@ -128,7 +114,7 @@ async def unfreeze_card(
     response, key = await send_write(ctx, TOOL, arguments, consent, "POST", path)
     after = card_from_brex(expect_card(response.data, "unlock"))
     return structured(
-        UnfreezeResult(
+        CardChange(
             card=after,
             previous_status=previous,
             status=after.status,

@@ -42,15 +42,17 @@ AsciiText = Annotated[
 DryRun = Annotated[bool, Field(description="Only show the request that would be sent and the card's state")]
 
 
-class FreezeResult(Output):
+class CardChange(Output):
+    """What freezing or unfreezing a card did (or, in a dry run, would do)."""
+
     card: Card
     previous_status: str | None = None
     status: str | None = None
-    changed: bool = Field(description="True only when a lock was sent and Brex applied it")
+    changed: bool = Field(description="True only when the request was sent and Brex applied it")
     dry_run: bool = False
     would_send: PlannedRequest | None = Field(default=None, description="Dry run: the exact request, not sent")
     confirmation: Literal["confirmed_by_user", "not_needed", "client_cannot_ask", "not_asked_by_policy"]
-    idempotency_key: str | None = Field(default=None, description="Sent with the lock request")
+    idempotency_key: str | None = Field(default=None, description="Sent with the request")
     message: str
 
 
@@ -126,7 +128,7 @@ async def freeze_card(
     confirmation: Annotated[ElicitationResult[WriteConfirmation | Consent], Resolve(_confirm_freeze)],
     description: AsciiText = None,
     dry_run: DryRun = False,
-) -> Annotated[CallToolResult, FreezeResult]:
+) -> Annotated[CallToolResult, CardChange]:
     state = app_state(ctx)
     arguments = _arguments(card_id, reason, description, dry_run)
     previous = card.get("status")
@@ -138,7 +140,7 @@ async def freeze_card(
     if previous == "LOCKED":
         state.audit.record("freeze_card", arguments, "no_op", detail="already locked")
         return structured(
-            FreezeResult(
+            CardChange(
                 card=before,
                 previous_status=previous,
                 status=previous,
@@ -155,7 +157,7 @@ async def freeze_card(
     if dry_run:
         state.audit.record("freeze_card", arguments, "dry_run")
         return structured(
-            FreezeResult(
+            CardChange(
                 card=before,
                 previous_status=previous,
                 status=previous,
@@ -169,7 +171,7 @@ async def freeze_card(
     response, key = await send_write(ctx, "freeze_card", arguments, consent, "POST", path, body=body)
     after = card_from_brex(expect_card(response.data))
     return structured(
-        FreezeResult(
+        CardChange(
             card=after,
             previous_status=previous,
             status=after.status,
