@@ -9,12 +9,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 
 from ..errors import UpstreamError
-from ..models import card_from_brex
 from ..text import clean
-from .cards import CardChange, DryRun, expect_card
+from .cards import CardChange, DryRun, apply_card_change
 from .inputs import BrexId
-from .registry import ToolSpec, app_state, expect_object, structured
-from .writes import Consent, PlannedRequest, WriteConfirmation, ask, consent_of, send_write
+from .registry import ToolSpec, app_state, expect_object
+from .writes import Consent, WriteConfirmation, ask
 
 TOOL = "unfreeze_card"
 
@@ -75,54 +74,17 @@ async def unfreeze_card(
     confirmation: Annotated[ElicitationResult[WriteConfirmation | Consent], Resolve(_confirm_unfreeze)],
     dry_run: DryRun = False,
 ) -> Annotated[CallToolResult, CardChange]:
-    state = app_state(ctx)
-    arguments = _arguments(card_id, dry_run)
     previous = card.get("status")
-    consent = consent_of(confirmation)
-    if consent is None:
-        state.audit.record(TOOL, arguments, "declined", detail=f"elicitation {confirmation.action}")
-        raise ToolError(f"The user did not confirm; card {card_id} was not unlocked and nothing was sent.")
-    before = card_from_brex(card)
-    if previous != "LOCKED":
-        state.audit.record(TOOL, arguments, "no_op", detail=f"card is {previous}, not locked")
-        return structured(
-            CardChange(
-                card=before,
-                previous_status=previous,
-                status=previous,
-                changed=False,
-                dry_run=dry_run,
-                confirmation=consent.value,
-                message=f"Card {card_id} is {previous}, not locked; nothing was sent.",
-            )
-        )
-    path = f"/v2/cards/{card_id}/unlock"
-    if dry_run:
-        state.audit.record(TOOL, arguments, "dry_run")
-        return structured(
-            CardChange(
-                card=before,
-                previous_status=previous,
-                status=previous,
-                changed=False,
-                dry_run=True,
-                would_send=PlannedRequest(method="POST", path=path),
-                confirmation=consent.value,
-                message=f"Dry run: card {card_id} is LOCKED; this unlock request would be sent. Nothing was sent.",
-            )
-        )
-    response, key = await send_write(ctx, TOOL, arguments, consent, "POST", path)
-    after = card_from_brex(expect_card(response.data, "unlock"))
-    return structured(
-        CardChange(
-            card=after,
-            previous_status=previous,
-            status=after.status,
-            changed=True,
-            confirmation=consent.value,
-            idempotency_key=key,
-            message=f"Card {card_id} is now {after.status or 'unlocked'} (was {previous}).",
-        )
+    return await apply_card_change(
+        ctx,
+        tool=TOOL,
+        action="unlock",
+        card_id=card_id,
+        card=card,
+        confirmation=confirmation,
+        arguments=_arguments(card_id, dry_run),
+        dry_run=dry_run,
+        no_op=None if previous == "LOCKED" else (f"{previous}, not locked", f"card is {previous}, not locked"),
     )
 
 

@@ -129,47 +129,68 @@ async def freeze_card(
     description: AsciiText = None,
     dry_run: DryRun = False,
 ) -> Annotated[CallToolResult, CardChange]:
-    state = app_state(ctx)
-    arguments = _arguments(card_id, reason, description, dry_run)
-    previous = card.get("status")
-    consent = consent_of(confirmation)
-    if consent is None:
-        state.audit.record("freeze_card", arguments, "declined", detail=f"elicitation {confirmation.action}")
-        raise ToolError(f"The user did not confirm; card {card_id} was not locked and nothing was sent.")
-    before = card_from_brex(card)
-    if previous == "LOCKED":
-        state.audit.record("freeze_card", arguments, "no_op", detail="already locked")
-        return structured(
-            CardChange(
-                card=before,
-                previous_status=previous,
-                status=previous,
-                changed=False,
-                dry_run=dry_run,
-                confirmation=consent.value,
-                message=f"Card {card_id} is already locked; nothing was sent.",
-            )
-        )
     body: dict[str, Any] = {"reason": reason}
     if description:
         body["description"] = description
-    path = f"/v2/cards/{card_id}/lock"
+    return await apply_card_change(
+        ctx,
+        tool="freeze_card",
+        action="lock",
+        card_id=card_id,
+        card=card,
+        confirmation=confirmation,
+        arguments=_arguments(card_id, reason, description, dry_run),
+        dry_run=dry_run,
+        no_op=("already locked", "already locked") if card.get("status") == "LOCKED" else None,
+        body=body,
+    )
+
+
+async def apply_card_change(
+    ctx: Context,
+    *,
+    tool: str,
+    action: Literal["lock", "unlock"],
+    card_id: str,
+    card: dict[str, Any],
+    confirmation: ElicitationResult[Any],
+    arguments: dict[str, Any],
+    dry_run: bool,
+    no_op: tuple[str, str] | None,
+    body: dict[str, Any] | None = None,
+) -> CallToolResult:
+    """The steps locking and unlocking share, each audited: consent, nothing to do, dry run, or the request.
+
+    `no_op` is (what the card is, the audit detail) when the card is already where the change would put it.
+    """
+    state = app_state(ctx)
+    previous = card.get("status")
+    done = f"{action}ed"
+    consent = consent_of(confirmation)
+    if consent is None:
+        state.audit.record(tool, arguments, "declined", detail=f"elicitation {confirmation.action}")
+        raise ToolError(f"The user did not confirm; card {card_id} was not {done} and nothing was sent.")
+    before = card_from_brex(card)
+    unchanged = {"card": before, "previous_status": previous, "status": previous, "changed": False}
+    if no_op is not None:
+        state.audit.record(tool, arguments, "no_op", detail=no_op[1])
+        message = f"Card {card_id} is {no_op[0]}; nothing was sent."
+        return structured(CardChange(**unchanged, dry_run=dry_run, confirmation=consent.value, message=message))
+    path = f"/v2/cards/{card_id}/{action}"
     if dry_run:
-        state.audit.record("freeze_card", arguments, "dry_run")
+        state.audit.record(tool, arguments, "dry_run")
         return structured(
             CardChange(
-                card=before,
-                previous_status=previous,
-                status=previous,
-                changed=False,
+                **unchanged,
                 dry_run=True,
                 would_send=PlannedRequest(method="POST", path=path, body=body),
                 confirmation=consent.value,
-                message=f"Dry run: card {card_id} is {previous}; this lock request would be sent. Nothing was sent.",
+                message=f"Dry run: card {card_id} is {previous}; this {action} request would be sent. "
+                "Nothing was sent.",
             )
         )
-    response, key = await send_write(ctx, "freeze_card", arguments, consent, "POST", path, body=body)
-    after = card_from_brex(expect_card(response.data))
+    response, key = await send_write(ctx, tool, arguments, consent, "POST", path, body=body)
+    after = card_from_brex(expect_card(response.data, action))
     return structured(
         CardChange(
             card=after,
@@ -178,7 +199,7 @@ async def freeze_card(
             changed=True,
             confirmation=consent.value,
             idempotency_key=key,
-            message=f"Card {card_id} is now {after.status or 'locked'} (was {previous}).",
+            message=f"Card {card_id} is now {after.status or done} (was {previous}).",
         )
     )
 
