@@ -7,10 +7,8 @@ clients that validate results (the SDK's own Client does) several times slower o
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict
 
 
@@ -42,10 +40,3 @@ def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 class Output(BaseModel):
     model_config = ConfigDict(json_schema_extra=_absent_not_null)
-
-
-def result_from_json(data: dict[str, Any]) -> CallToolResult:
-    """A tool result from data already in its output shape (nulls left out): structured content plus the same
-    JSON, compact, as text. For long lists that are built as JSON directly instead of model by model."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)

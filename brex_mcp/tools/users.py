@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import BeforeValidator, Field
 
-from ..models import User, UserDetail, user_detail_from_unified
+from ..models import User, UserDetail, user_detail_from_unified, user_from_unified
 from ..money import money_from_brex
 from ..naming import name_users
 from ..output import Output
@@ -92,19 +92,14 @@ async def list_users(
             fetch,
             start=start,
             want=limit,
-            accept=accept,
+            accept=accept if filtering else lambda _row: True,  # no per-row model work when nothing filters
             max_pages=state.settings.max_pages_per_call,
             deadline=deadline(state.settings),
             on_page=page_progress(ctx, "users"),
         )
-        users = await name_users([_row(r) for r in result.rows], state.directory, chosen)
+        users = await name_users([user_from_unified(r) for r in result.rows], state.directory, chosen)
     rows = [project(user, chosen) for user in users]
     return page_result("list_users", "users", rows, result, start, state.settings.max_result_bytes)
-
-
-def _row(unified: Any) -> User:
-    detail = user_detail_from_unified(unified)
-    return User.model_validate(detail.model_dump(include=set(User.model_fields)))
 
 
 async def get_user(ctx: Context, user_id: BrexId) -> Annotated[CallToolResult, UserDetail]:
